@@ -1,0 +1,1 @@
+"""Assets of the 'evaluation' group (to be filled by its issue)."""

@@ -1,0 +1,1 @@
+"""Assets of the 'ingest' group (to be filled by its issue)."""

@@ -1,0 +1,1 @@
+"""Assets of the 'model' group (to be filled by its issue)."""

@@ -1,0 +1,1 @@
+"""Reading, validating, generating and summarizing MPD slice files (no Dagster)."""

@@ -1,0 +1,1 @@
+"""Assets of the 'serving' group (to be filled by its issue)."""

@@ -1,0 +1,1 @@
+"""Assets of the 'tfrecords' group (to be filled by its issue)."""

@@ -1,0 +1,1 @@
+"""Assets of the 'warehouse' group (to be filled by its issue)."""
