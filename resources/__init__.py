@@ -11,6 +11,7 @@ from typing import Any
 import dagster as dg
 
 from resources.beam import BeamRunner, DataflowBeamRunner, DirectBeamRunner
+from resources.dataset import DatasetSettings
 from resources.mpd_source import MpdSource
 from resources.settings import ConfigurationError, GcpSettings, mpd_dir, profile_name, twotower_home
 from resources.storage import ArtifactStore
@@ -23,6 +24,7 @@ __all__ = [
     "BigQueryWarehouse",
     "ConfigurationError",
     "DataflowBeamRunner",
+    "DatasetSettings",
     "DirectBeamRunner",
     "DuckDBWarehouse",
     "LocalTrainer",
@@ -50,6 +52,7 @@ def _local_resources() -> dict[str, Any]:
         "warehouse": DuckDBWarehouse(database=str(home / "warehouse.duckdb")),
         "artifacts": ArtifactStore(root=str(home)),
         "mpd": MpdSource(directory=mpd_dir()),
+        "dataset": DatasetSettings.from_environment(),
         "beam": DirectBeamRunner(),
         "trainer": LocalTrainer(),
     }
@@ -62,7 +65,9 @@ def _gcp_resources() -> dict[str, Any]:
     import os
 
     credentials = (
-        dg.EnvVar("TWOTOWER_GCP_CREDENTIALS") if os.environ.get("TWOTOWER_GCP_CREDENTIALS") else None
+        dg.EnvVar("TWOTOWER_GCP_CREDENTIALS")
+        if os.environ.get("TWOTOWER_GCP_CREDENTIALS")
+        else None
     )
     bigquery = BigQueryResource(
         project=gcp.project, location=gcp.bq_location, gcp_credentials=credentials
@@ -73,6 +78,7 @@ def _gcp_resources() -> dict[str, Any]:
         ),
         "artifacts": ArtifactStore(root=gcp.root),
         "mpd": MpdSource(directory=mpd_dir() if _mpd_dir_set() else f"{gcp.root}/mpd"),
+        "dataset": DatasetSettings.from_environment(),
         "beam": DataflowBeamRunner(
             project=gcp.project,
             region=gcp.region,

@@ -142,7 +142,9 @@ class DuckDBWarehouse(Warehouse):
             try:
                 connection.execute(sql)
             except Exception as error:
-                raise WarehouseError(f"DuckDB statement failed: {error}\n--- SQL ---\n{sql}") from error
+                raise WarehouseError(
+                    f"DuckDB statement failed: {error}\n--- SQL ---\n{sql}"
+                ) from error
 
     def query(self, sql: str) -> pa.Table:
         with self.connect() as connection:

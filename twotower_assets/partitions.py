@@ -9,7 +9,9 @@ SLICE_COUNT = 1000
 
 
 def slice_keys(count: int = SLICE_COUNT) -> list[str]:
-    return [f"{start}-{start + SLICE_SIZE - 1}" for start in range(0, count * SLICE_SIZE, SLICE_SIZE)]
+    return [
+        f"{start}-{start + SLICE_SIZE - 1}" for start in range(0, count * SLICE_SIZE, SLICE_SIZE)
+    ]
 
 
 # Static: the MPD has exactly 1,000 slices, so a key always exists before its file arrives

@@ -82,13 +82,21 @@ CANDIDATE_FEATURES: tuple[Feature, ...] = (
     _s("artist_name_can", "candidate", "candidate artist name", "artist_name"),
     _s("album_uri_can", "candidate", "candidate album URI", "album_uri"),
     _s("album_name_can", "candidate", "candidate album name", "album_name"),
-    _s("artist_genres_can", "candidate", "artist genre string ('NONE' without enrichment)",
-       "artist_genres"),
+    _s(
+        "artist_genres_can",
+        "candidate",
+        "artist genre string ('NONE' without enrichment)",
+        "artist_genres",
+    ),
     _f("duration_ms_can", "candidate", "candidate duration, ms", "duration_ms"),
     _f("track_pop_can", "candidate", "training playlists containing the track", "track_pop"),
     _f("artist_pop_can", "candidate", "training playlists containing the artist", "artist_pop"),
-    _f("artist_followers_can", "candidate", "artist followers (0 without enrichment)",
-       "artist_followers"),
+    _f(
+        "artist_followers_can",
+        "candidate",
+        "artist followers (0 without enrichment)",
+        "artist_followers",
+    ),
 )
 
 # A training example: ids, the query side, and the candidate (the track at `pos`).
