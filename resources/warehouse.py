@@ -149,7 +149,7 @@ class DuckDBWarehouse(Warehouse):
     def query(self, sql: str) -> pa.Table:
         with self.connect() as connection:
             try:
-                return connection.execute(sql).fetch_arrow_table()
+                return connection.execute(sql).to_arrow_table()
             except Exception as error:
                 raise WarehouseError(f"DuckDB query failed: {error}\n--- SQL ---\n{sql}") from error
 
