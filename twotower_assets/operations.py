@@ -16,6 +16,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 DEFINITIONS_MODULE = "twotower_assets.definitions"
 
@@ -123,18 +127,24 @@ class CheckOutcome:
     description: str
 
 
-def collect_check_outcomes() -> list[CheckOutcome]:
-    """The latest result of every asset check of the definitions, from $DAGSTER_HOME."""
+def collect_check_outcomes(
+    defs: dg.Definitions | None = None, instance: dg.DagsterInstance | None = None
+) -> list[CheckOutcome]:
+    """The latest result of every asset check of `defs` (default: ours) in the instance."""
     import dagster as dg
     from dagster._core.storage.asset_check_execution_record import (
         AssetCheckExecutionRecordStatus,
     )
 
-    from twotower_assets.definitions import defs
+    if defs is None:
+        from twotower_assets.definitions import defs
 
     asset_graph = defs.resolve_asset_graph()
     check_keys = sorted(asset_graph.asset_check_keys, key=lambda key: key.to_user_string())
-    with dg.DagsterInstance.get() as instance:
+    if instance is None:
+        with dg.DagsterInstance.get() as owned:
+            latest = owned.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
+    else:
         latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
     outcomes = []
     for key in check_keys:
@@ -157,9 +167,11 @@ def collect_check_outcomes() -> list[CheckOutcome]:
     return outcomes
 
 
-def check_gate() -> list[CheckOutcome]:
+def check_gate(
+    defs: dg.Definitions | None = None, instance: dg.DagsterInstance | None = None
+) -> list[CheckOutcome]:
     """Print every check's latest outcome; return those that must fail CI."""
-    outcomes = collect_check_outcomes()
+    outcomes = collect_check_outcomes(defs, instance)
     print("\nAsset checks:", flush=True)
     for outcome in outcomes:
         mark = {"passed": "ok  ", "warning": "WARN", "failed": "FAIL", "not run": "MISS"}[
