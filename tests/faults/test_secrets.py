@@ -1,4 +1,4 @@
-"""Secrets never reach what Dagster stores or shows: the repository snapshot and our descriptions."""
+"""Secrets never reach what Dagster stores or shows: the repository snapshot, our descriptions."""
 
 from __future__ import annotations
 
