@@ -1,0 +1,430 @@
+"""The trainer entry point: `python -m twotower_assets.pipelines.trainer --root ROOT`.
+
+Reads TFRecord shards and the vocabulary under the artifact root (local or gs://), trains the
+two towers with per-epoch checkpoints (a restarted run resumes), and swaps `model/` into place
+only when both SavedModels and `history.json` are written. Reports to Dagster Pipes only when
+launched by Pipes; otherwise it is a plain command (Vertex AI runs it the same way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import tensorflow as tf  # noqa: E402
+from pydantic import Field  # noqa: E402
+
+from twotower_assets.pipelines.feature_spec import (  # noqa: E402
+    CANDIDATE_FEATURES,
+    QUERY_FEATURES,
+    Feature,
+    parse_spec,
+)
+from twotower_assets.pipelines.towers import (  # noqa: E402
+    ModelParameters,
+    Tower,
+    TwoTowerModel,
+    Vocabulary,
+    model_input_features,
+    padding_value,
+    serving_signature,
+)
+
+MODEL_FOLDER = "model"
+STAGING_SUFFIX = ".staging"
+HISTORY_FILE = "history.json"
+
+
+class TrainingParameters(ModelParameters):
+    """Every hyperparameter of one training run (the `dg.Config` of `two_tower_model` extends it)."""
+
+    batch_size: int = Field(
+        default=1024, description="Examples per step (= in-batch negatives + 1)."
+    )
+    epochs: int = Field(default=3, description="Passes over the training shards.")
+    learning_rate: float = Field(default=0.05, description="Optimizer learning rate.")
+    optimizer: str = Field(default="adagrad", description="adagrad, adam or sgd.")
+    shuffle_buffer: int = Field(default=100_000, description="Examples in the shuffle buffer.")
+    cache_examples: bool = Field(
+        default=True, description="Keep serialized examples in memory after the first epoch."
+    )
+
+
+def model_features() -> tuple[Feature, ...]:
+    return model_input_features(QUERY_FEATURES) + model_input_features(CANDIDATE_FEATURES)
+
+
+def shard_paths(root: str, split: str) -> list[str]:
+    """The TFRecord shards of `split` (train, valid, candidates) under `root`."""
+    pattern = f"{root.rstrip('/')}/tfrecords/{split}/part-*.tfrecord*"
+    return sorted(tf.io.gfile.glob(pattern))
+
+
+def read_examples(
+    paths: list[str],
+    features: tuple[Feature, ...],
+    history_length: int,
+    batch_size: int,
+    *,
+    shuffle_buffer: int = 0,
+    seed: int = 0,
+    cache: bool = False,
+    drop_remainder: bool = False,
+) -> tf.data.Dataset:
+    """Batches of raw features: scalars [B], histories padded to [B, history_length]."""
+    if not paths:
+        raise FileNotFoundError("no TFRecord shards given")
+    compression = "GZIP" if paths[0].endswith(".gz") else ""
+    spec = parse_spec(features)
+    lists = [feature for feature in features if feature.shape == "var_len"]
+
+    def to_dense(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        parsed = tf.io.parse_example(serialized, spec)
+        for feature in lists:
+            parsed[feature.name] = parsed[feature.name].to_tensor(
+                default_value=padding_value(feature), shape=[None, history_length]
+            )
+        return parsed
+
+    dataset = tf.data.TFRecordDataset(
+        paths, compression_type=compression, num_parallel_reads=tf.data.AUTOTUNE
+    )
+    if cache:
+        dataset = dataset.cache()
+    if shuffle_buffer:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return dataset.map(to_dense, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+class ServingTower(tf.Module):
+    """A tower with a serving signature over raw features; returns {'embedding': [B, D]}."""
+
+    def __init__(self, tower: Tower) -> None:
+        super().__init__()
+        self.tower = tower
+        self.feature_names = tf.constant(list(tower.feature_names))
+        spec = serving_signature(tower.features)
+        self.embed = tf.function(self._embed, input_signature=[spec])
+
+    def _embed(self, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        return {"embedding": self.tower(features, training=False)}
+
+
+def save_tower(tower: Tower, path: str) -> None:
+    module = ServingTower(tower)
+    tf.saved_model.save(module, path, signatures={"serving_default": module.embed})
+
+
+def _optimizer(parameters: TrainingParameters) -> tf.keras.optimizers.Optimizer:
+    name = parameters.optimizer.lower()
+    choices = {
+        "adagrad": tf.keras.optimizers.Adagrad,
+        "adam": tf.keras.optimizers.Adam,
+        "sgd": tf.keras.optimizers.SGD,
+    }
+    if name not in choices:
+        raise ValueError(f"optimizer {parameters.optimizer!r} is not one of {sorted(choices)}")
+    return choices[name](learning_rate=parameters.learning_rate)
+
+
+def _fingerprint(parameters: TrainingParameters, root: str) -> str:
+    """Resuming is only valid for the same parameters, vocabulary and shards."""
+    with tf.io.gfile.GFile(f"{root.rstrip('/')}/vocabulary/vocabulary.json", "rb") as handle:
+        vocabulary = handle.read()
+    shards = [(p, tf.io.gfile.stat(p).length) for p in shard_paths(root, "train")]
+    payload = (
+        json.dumps(
+            {"parameters": parameters.model_dump(), "shards": shards}, sort_keys=True
+        ).encode()
+        + vocabulary
+    )
+    return hashlib.sha256(payload).hexdigest()[:16]
+
+
+class PipesReporter:
+    """Per-epoch logs and the final materialization, sent to Dagster Pipes when present."""
+
+    def __init__(self, pipes: Any | None) -> None:
+        self.pipes = pipes
+
+    def log(self, message: str) -> None:
+        print(message, flush=True)
+        if self.pipes is not None:
+            self.pipes.log.info(message)
+
+    def report(self, metadata: dict[str, Any]) -> None:
+        if self.pipes is not None:
+            self.pipes.report_asset_materialization(metadata=metadata)
+
+
+@contextlib.contextmanager
+def open_reporter() -> Iterator[PipesReporter]:
+    from dagster_pipes import PipesEnvVarParamsLoader, open_dagster_pipes
+
+    if PipesEnvVarParamsLoader().is_dagster_pipes_process():
+        with open_dagster_pipes() as pipes:
+            yield PipesReporter(pipes)
+    else:
+        yield PipesReporter(None)
+
+
+class _EpochRecorder(tf.keras.callbacks.Callback):
+    """Averages batch losses (TFRS reports the last batch only), checkpoints, times epochs."""
+
+    def __init__(
+        self,
+        manager: tf.train.CheckpointManager,
+        epoch_variable: tf.Variable,
+        history: list[dict[str, Any]],
+        history_path: str,
+        batch_size: int,
+        reporter: PipesReporter,
+        stop_after_epoch: int | None,
+    ) -> None:
+        super().__init__()
+        self.manager = manager
+        self.epoch_variable = epoch_variable
+        self.history = history
+        self.history_path = history_path
+        self.batch_size = batch_size
+        self.reporter = reporter
+        self.stop_after_epoch = stop_after_epoch
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.losses: list[float] = []
+        self.started = time.perf_counter()
+        self.train_seconds = 0.0
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.losses.append(float((logs or {}).get("loss", float("nan"))))
+        now = time.perf_counter()
+        if len(self.losses) == 1:
+            # Steady-state speed: the first step includes tracing the graph.
+            self.first_step_done = now
+        self.train_seconds = now - self.started
+        self.steady_seconds = now - self.first_step_done
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        examples = len(self.losses) * self.batch_size
+        entry = {
+            "epoch": epoch + 1,
+            "loss": sum(self.losses) / max(len(self.losses), 1),
+            "val_loss": float(logs["val_loss"]) if "val_loss" in logs else None,
+            "steps": len(self.losses),
+            "examples": examples,
+            "seconds": round(self.train_seconds, 3),
+            "examples_per_second": (
+                (len(self.losses) - 1) * self.batch_size / self.steady_seconds
+                if len(self.losses) > 1 and self.steady_seconds > 0
+                else 0.0
+            ),
+        }
+        self.history.append(entry)
+        self.epoch_variable.assign(epoch + 1)
+        self.manager.save(checkpoint_number=epoch + 1)
+        with tf.io.gfile.GFile(self.history_path, "w") as handle:
+            handle.write(json.dumps(self.history, indent=2))
+        val = f", val_loss {entry['val_loss']:.4f}" if entry["val_loss"] is not None else ""
+        self.reporter.log(
+            f"epoch {entry['epoch']}: loss {entry['loss']:.4f}{val}, "
+            f"{entry['examples_per_second']:.0f} examples/s, {entry['seconds']:.1f} s"
+        )
+        if self.stop_after_epoch is not None and epoch + 1 >= self.stop_after_epoch:
+            self.model.stop_training = True
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    model_path: str
+    history: list[dict[str, Any]]
+    resumed_from_epoch: int
+    completed: bool
+
+
+def train(
+    root: str,
+    parameters: TrainingParameters,
+    *,
+    stop_after_epoch: int | None = None,
+    reporter: PipesReporter | None = None,
+) -> TrainingResult:
+    """Train (resuming when a matching checkpoint exists) and publish `model/` atomically.
+
+    `stop_after_epoch` ends the run early without publishing (as an interruption would); a
+    later call continues from the last checkpoint.
+    """
+    reporter = reporter or PipesReporter(None)
+    root = root.rstrip("/")
+    vocabulary = Vocabulary.load(f"{root}/vocabulary")
+    train_paths = shard_paths(root, "train")
+    if not train_paths:
+        raise FileNotFoundError(f"no training shards under {root}/tfrecords/train/")
+    valid_paths = shard_paths(root, "valid")
+
+    final = f"{root}/{MODEL_FOLDER}"
+    staging = final + STAGING_SUFFIX
+    fingerprint = _fingerprint(parameters, root)
+    fingerprint_path = f"{staging}/fingerprint.txt"
+    if tf.io.gfile.exists(staging):
+        previous = ""
+        if tf.io.gfile.exists(fingerprint_path):
+            with tf.io.gfile.GFile(fingerprint_path) as handle:
+                previous = handle.read().strip()
+        if previous != fingerprint:
+            reporter.log(f"discarding {staging}: it belongs to other parameters or data")
+            tf.io.gfile.rmtree(staging)
+    tf.io.gfile.makedirs(staging)
+    with tf.io.gfile.GFile(fingerprint_path, "w") as handle:
+        handle.write(fingerprint)
+
+    tf.keras.utils.set_random_seed(parameters.seed)
+    model = TwoTowerModel(vocabulary, parameters)
+    optimizer = _optimizer(parameters)
+    model.compile(optimizer=optimizer)
+    epoch_variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_variable)
+    manager = tf.train.CheckpointManager(checkpoint, f"{staging}/checkpoints", max_to_keep=2)
+    history_path = f"{staging}/{HISTORY_FILE}"
+    history: list[dict[str, Any]] = []
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint)
+        if tf.io.gfile.exists(history_path):
+            with tf.io.gfile.GFile(history_path) as handle:
+                history = json.load(handle)[: int(epoch_variable.numpy())]
+        reporter.log(f"resuming from {manager.latest_checkpoint} (epoch {int(epoch_variable)})")
+    start_epoch = int(epoch_variable.numpy())
+
+    features = model_features()
+    train_data = read_examples(
+        train_paths,
+        features,
+        vocabulary.history_length,
+        parameters.batch_size,
+        shuffle_buffer=parameters.shuffle_buffer,
+        seed=parameters.seed,
+        cache=parameters.cache_examples,
+        drop_remainder=True,  # equal batches: the in-batch softmax is comparable step to step
+    )
+    valid_data = (
+        read_examples(
+            valid_paths, features, vocabulary.history_length, parameters.batch_size, cache=True
+        )
+        if valid_paths
+        else None
+    )
+    gpus = tf.config.list_physical_devices("GPU")
+    reporter.log(
+        f"training on {len(train_paths)} shards, devices: {'GPU x%d' % len(gpus) if gpus else 'CPU'}"
+    )
+    recorder = _EpochRecorder(
+        manager,
+        epoch_variable,
+        history,
+        history_path,
+        parameters.batch_size,
+        reporter,
+        stop_after_epoch,
+    )
+    if start_epoch < parameters.epochs:
+        model.fit(
+            train_data,
+            validation_data=valid_data,
+            initial_epoch=start_epoch,
+            epochs=parameters.epochs,
+            callbacks=[
+                recorder,
+                tf.keras.callbacks.TensorBoard(log_dir=f"{staging}/logs", update_freq="epoch"),
+            ],
+            verbose=0,
+        )
+    completed_epochs = int(epoch_variable.numpy())
+    if completed_epochs < parameters.epochs:
+        return TrainingResult(staging, history, start_epoch, completed=False)
+
+    save_tower(model.query_tower, f"{staging}/query_tower")
+    save_tower(model.candidate_tower, f"{staging}/candidate_tower")
+    with tf.io.gfile.GFile(f"{staging}/parameters.json", "w") as handle:
+        handle.write(json.dumps(parameters.model_dump(), indent=2))
+    _publish(root, staging, final)
+    reporter.log(f"model written to {final}")
+    return TrainingResult(final, history, start_epoch, completed=True)
+
+
+def _publish(root: str, staging: str, final: str) -> None:
+    # The shared atomic swap (rename locally; copy-then-replace on object stores).
+    from resources.storage import ArtifactStore
+
+    ArtifactStore(root=root).commit(staging, final)
+
+
+def materialization_metadata(
+    root: str, parameters: TrainingParameters, history: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Pipes-style metadata ({'raw_value', 'type'}) describing a finished training run."""
+    rows = "\n".join(
+        f"| {e['epoch']} | {e['loss']:.4f} | "
+        f"{'' if e.get('val_loss') is None else format(e['val_loss'], '.4f')} | "
+        f"{e['examples_per_second']:.0f} | {e['seconds']:.1f} |"
+        for e in history
+    )
+    table = "| epoch | loss | val_loss | examples/s | seconds |\n|---|---|---|---|---|\n" + rows
+    speeds = [e["examples_per_second"] for e in history if e["examples_per_second"]]
+    metadata: dict[str, Any] = {
+        "parameters": {"raw_value": parameters.model_dump(), "type": "json"},
+        "epochs": {"raw_value": len(history), "type": "int"},
+        "examples_per_second": {
+            "raw_value": float(sum(speeds) / len(speeds)) if speeds else 0.0,
+            "type": "float",
+        },
+        "final_loss": {
+            "raw_value": float(history[-1]["loss"]) if history else 0.0,
+            "type": "float",
+        },
+        "loss_curve": {"raw_value": table, "type": "md"},
+        "model_path": {"raw_value": f"{root}/{MODEL_FOLDER}", "type": "path"},
+        "query_tower": {"raw_value": f"{root}/{MODEL_FOLDER}/query_tower", "type": "path"},
+        "candidate_tower": {"raw_value": f"{root}/{MODEL_FOLDER}/candidate_tower", "type": "path"},
+        "tensorboard_logs": {"raw_value": f"{root}/{MODEL_FOLDER}/logs", "type": "path"},
+    }
+    for entry in history:
+        metadata[f"loss_epoch_{entry['epoch']}"] = {"raw_value": entry["loss"], "type": "float"}
+    return metadata
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--root", required=True, help="artifact root (folder or gs:// prefix)")
+    parser.add_argument(
+        "--parameters-json", default="{}", help="TrainingParameters as JSON (defaults otherwise)"
+    )
+    parser.add_argument(
+        "--stop-after-epoch",
+        type=int,
+        default=None,
+        help="stop after this epoch without publishing (rerun to resume)",
+    )
+    args = parser.parse_args(argv)
+    parameters = TrainingParameters.model_validate(json.loads(args.parameters_json))
+    with open_reporter() as reporter:
+        result = train(
+            args.root, parameters, stop_after_epoch=args.stop_after_epoch, reporter=reporter
+        )
+        if result.completed:
+            reporter.report(materialization_metadata(args.root, parameters, result.history))
+    return 0 if result.completed or args.stop_after_epoch else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
