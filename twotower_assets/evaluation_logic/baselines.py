@@ -54,7 +54,7 @@ class PopularityRecommender:
 
     @classmethod
     def from_playlists(cls, playlists: Ragged, n_tracks: int) -> PopularityRecommender:
-        return cls(popularity_order(_playlist_counts(playlists, n_tracks)))
+        return cls(popularity_order(playlist_counts(playlists, n_tracks)))
 
     def recommend(self, exclude: Ragged, k: int) -> np.ndarray:
         longest = int(exclude.lengths.max(initial=0))
@@ -62,7 +62,7 @@ class PopularityRecommender:
         return take_excluding(np.broadcast_to(head, (exclude.rows, head.size)), exclude, k)
 
 
-def _playlist_counts(playlists: Ragged, n_tracks: int) -> np.ndarray:
+def playlist_counts(playlists: Ragged, n_tracks: int) -> np.ndarray:
     """Training playlists containing each track (a track twice in one playlist counts once)."""
     keys = np.unique(playlists.row_ids().astype(np.int64) * n_tracks + playlists.values)
     return np.bincount(keys % n_tracks, minlength=n_tracks)
