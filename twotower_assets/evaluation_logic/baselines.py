@@ -87,7 +87,11 @@ class TitlePopularity:
             count=len(normalized),
         )
         n_tracks = int(track_pop.size)
-        keys = title_code[playlists.row_ids()] * n_tracks + playlists.values
+        # A track twice in one playlist counts once: dedupe (playlist, track) first.
+        playlist_keys = np.unique(
+            playlists.row_ids().astype(np.int64) * n_tracks + playlists.values
+        )
+        keys = title_code[playlist_keys // n_tracks] * n_tracks + playlist_keys % n_tracks
         pair_keys, counts = np.unique(keys, return_counts=True)
         title_of, track_of = pair_keys // n_tracks, pair_keys % n_tracks
         order = np.lexsort((track_of, -track_pop[track_of], -counts, title_of))

@@ -1,0 +1,98 @@
+"""Baselines and query features on hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from twotower_assets.evaluation_logic.baselines import (
+    CooccurrenceRecommender,
+    PopularityRecommender,
+    TitlePopularity,
+    normalize_title,
+    take_excluding,
+)
+from twotower_assets.evaluation_logic.ragged import Ragged
+from twotower_assets.evaluation_logic.two_tower import holdout_query_features
+
+# Training playlists over tracks 0..4: track 0 in 3 playlists, 1 in 2, 2 in 2, 3 in 1, 4 in 0.
+PLAYLISTS = Ragged.from_lists([[0, 1], [0, 2, 3], [0, 1, 2, 2]])
+
+
+def test_popularity_excludes_seeds_and_counts_each_playlist_once() -> None:
+    model = PopularityRecommender.from_playlists(PLAYLISTS, 5)
+    assert model.order.tolist() == [0, 1, 2, 3, 4]  # ties (1, 2) broken by id
+    recs = model.recommend(Ragged.from_lists([[], [0, 2]]), k=3)
+    assert recs.tolist() == [[0, 1, 2], [1, 3, 4]]
+
+
+def test_take_excluding_pads_when_candidates_run_out() -> None:
+    out = take_excluding(np.array([[5, 6, -1]]), Ragged.from_lists([[6]]), k=3)
+    assert out.tolist() == [[5, -1, -1]]
+
+
+def test_cooccurrence_scores_by_hand() -> None:
+    model = CooccurrenceRecommender(PLAYLISTS, 5, exponent=0.5)
+    tracks, score = model.scores(np.array([1]))
+    # Seed 1 (pop 2) is in playlists 0 and 2: co(1,0)=2, co(1,2)=1, co(1,1)=2.
+    expected = {0: 2 / np.sqrt(2 * 3), 1: 2 / np.sqrt(2 * 2), 2: 1 / np.sqrt(2 * 2)}
+    assert dict(zip(tracks.tolist(), score.tolist(), strict=True)) == pytest.approx(expected)
+    recs = model.recommend(Ragged.from_lists([[1]]), k=4)
+    # Seed excluded; 0 then 2 by score, then popularity fills (3, 4).
+    assert recs.tolist() == [[0, 2, 3, 4]]
+
+
+def test_cooccurrence_without_seeds_uses_the_title_then_popularity() -> None:
+    track_pop = np.array([3, 2, 2, 1, 0])
+    titles = TitlePopularity.build(["Rock", "chill", "ROCK!"], PLAYLISTS, track_pop, k=10)
+    model = CooccurrenceRecommender(PLAYLISTS, 5, titles=titles)
+    recs = model.recommend(Ragged.from_lists([[], []]), k=5, titles=["rock", "unknown"])
+    # "rock" playlists 0 and 2: 0 and 1 twice, 2 once; then popularity fills 3, 4.
+    assert recs.tolist() == [[0, 1, 2, 3, 4], [0, 1, 2, 3, 4]]
+    assert titles.tracks_for("Rock ").tolist() == [0, 1, 2]
+    assert normalize_title("  Chill  Vibes!! ") == "chill vibes"
+
+
+def test_title_popularity_counts_playlists_not_occurrences() -> None:
+    playlists = Ragged.from_lists([[4, 4, 4], [3], [3]])
+    titles = TitlePopularity.build(
+        ["rock", "Rock", "jazz"], playlists, np.array([0, 0, 0, 5, 1]), 10
+    )
+    # Within "rock", 4 and 3 are each in one playlist; the tie goes to the more popular 3.
+    assert titles.tracks_for("ROCK").tolist() == [3, 4]
+    assert titles.tracks_for("").size == 0
+
+
+def test_holdout_query_features_match_the_pair_definitions() -> None:
+    playlists = pa.table({"pid": [10, 20], "name": ["road trip", ""]})
+    seeds = pa.table(
+        {
+            "pid": [10, 10, 10],
+            "pos": [0, 1, 2],
+            "track_uri": ["a", "b", "c"],
+            "track_name": ["A", "B", "C"],
+            "artist_uri": ["x", "x", "y"],
+            "artist_name": ["X", "X", "Y"],
+            "album_uri": ["m", "n", "n"],
+            "album_name": ["M", "N", "N"],
+            "artist_genres": [None, "pop", "pop"],
+            "duration_ms": [100, 200, 300],
+            "track_pop": [1.0, 2.0, 3.0],
+            "artist_pop": [5.0, 5.0, 6.0],
+            "artist_followers": [0.0, 0.0, 0.0],
+        }
+    )
+    features = holdout_query_features(playlists, seeds, history_length=2)
+    assert features["n_songs_pl"].tolist() == [3.0, 0.0]
+    assert features["num_artists_pl"].tolist() == [2.0, 0.0]
+    assert features["num_albums_pl"].tolist() == [2.0, 0.0]
+    assert features["duration_ms_seed_pl"].tolist() == [600.0, 0.0]
+    history = features["track_uri_pl"]
+    assert (
+        history.row(0).tolist() == ["b", "c"] and history.row(1).size == 0
+    )  # last N, oldest first
+    assert features["track_pop_pl"].row(0).tolist() == [2.0, 3.0]
+    assert features["name"].tolist() == ["road trip", ""]
+    padded = features["track_uri_pl"].padded(3, "")
+    assert padded.tolist() == [["b", "c", ""], ["", "", ""]]
