@@ -188,6 +188,7 @@ def graph(tmp_path_factory: pytest.TempPathFactory, remat_sample: Path) -> Itera
     shutil.copy(remat_sample / slice_file(SLICES[0]), mpd_dir)
     home = base / "home"
     home.mkdir()
+    (base / "dagster_home").mkdir()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TWOTOWER_HOME", str(home))
         mp.setenv("TWOTOWER_MPD_DIR", str(mpd_dir))
