@@ -44,8 +44,10 @@ def checks_command() -> None:
 
 def _register() -> None:
     from twotower_assets.mpd.cli import mpd
+    from twotower_assets.recommend import recommend
 
     main.add_command(mpd)
+    main.add_command(recommend)
 
 
 _register()

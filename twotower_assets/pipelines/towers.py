@@ -19,13 +19,13 @@ import fsspec  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_recommenders as tfrs  # noqa: E402
-from pydantic import BaseModel, Field  # noqa: E402
 
 from twotower_assets.pipelines.feature_spec import (  # noqa: E402
     CANDIDATE_FEATURES,
     QUERY_FEATURES,
     Feature,
 )
+from twotower_assets.pipelines.trainer import ModelParameters  # noqa: E402
 
 # Text features are tokenized and looked up in this vocabulary (normalized title words).
 TEXT_VOCABULARY = "title_tokens"
@@ -38,31 +38,6 @@ FLOAT_BUCKETS = 32
 # Candidate popularity feature used for the log-Q correction and its normalizer.
 POPULARITY_FEATURE = "track_pop_can"
 CANDIDATE_ID_FEATURE = "track_uri_can"
-
-
-class ModelParameters(BaseModel):
-    """Architecture hyperparameters (defaults sized for a 2-core CPU and a ~10k-playlist sample)."""
-
-    embedding_dim: int = Field(
-        default=64, description="Width of id/name embeddings (small vocabularies get less)."
-    )
-    hidden_layers: list[int] = Field(
-        default=[256], description="ReLU layer widths of each tower, before the output layer."
-    )
-    output_dim: int = Field(default=64, description="Embedding size both towers end in.")
-    temperature: float = Field(
-        default=0.05, description="Softmax temperature over cosine similarities."
-    )
-    use_logq_correction: bool = Field(
-        default=True,
-        description="Subtract log(candidate sampling probability) from in-batch logits.",
-    )
-    share_embeddings: bool = Field(
-        default=True,
-        description="History ids in the query tower share tables with candidate ids.",
-    )
-    dropout: float = Field(default=0.0, description="Dropout rate after each hidden layer.")
-    seed: int = Field(default=1234, description="Initializer / shuffle seed.")
 
 
 @dataclass(frozen=True)
