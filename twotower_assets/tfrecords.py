@@ -1,1 +1,164 @@
-"""Assets of the 'tfrecords' group (to be filled by its issue)."""
+"""Assets of the 'tfrecords' group: warehouse tables -> Parquet export -> Beam -> TFRecord shards.
+
+Each asset exports its rows, runs the one Beam pipeline (pipelines/tfrecord_pipeline.py) into a
+staging folder and swaps it into place; checks re-read what was written.
+"""
+
+import hashlib
+import inspect
+from typing import Literal
+
+import dagster as dg
+from pydantic import Field
+
+from resources.beam import BeamRunner, job_name_for
+from resources.storage import ArtifactStore
+from resources.warehouse import Warehouse
+from twotower_assets.pipelines import example_encoding, tfrecord_pipeline
+from twotower_assets.pipelines.feature_spec import CANDIDATE_FEATURES, TRAINING_FEATURES, Feature
+from twotower_assets.pipelines.tfrecord_pipeline import ShardSettings, write_tfrecords
+
+CODE_VERSION = hashlib.sha256(
+    (inspect.getsource(example_encoding) + inspect.getsource(tfrecord_pipeline)).encode()
+).hexdigest()[:16]
+
+
+class TFRecordConfig(dg.Config):
+    target_shard_mb: float = Field(default=100.0, description="Target size of one shard, MB.")
+    compression: Literal["none", "gzip"] = Field(default="none", description="none or gzip.")
+
+
+def _select_sql(warehouse: Warehouse, folder: str) -> str:
+    """The rows of one shard folder, columns named like the features."""
+    if folder == "candidates":
+        columns = ", ".join(f"{f.source_column} AS {f.name}" for f in CANDIDATE_FEATURES)
+        return f"SELECT {columns} FROM {warehouse.table_ref('tracks')}"
+    columns = ", ".join(f.name for f in TRAINING_FEATURES)
+    split = "train" if folder == "train" else "valid"
+    return f"SELECT {columns} FROM {warehouse.table_ref('training_pairs')} WHERE split = '{split}'"
+
+
+def _features(folder: str) -> tuple[Feature, ...]:
+    return CANDIDATE_FEATURES if folder == "candidates" else TRAINING_FEATURES
+
+
+def expected_rows(warehouse: Warehouse, folder: str) -> int:
+    return int(warehouse.scalar(f"SELECT COUNT(*) FROM ({_select_sql(warehouse, folder)}) AS t"))
+
+
+def materialize_shards(
+    folder: str,
+    config: TFRecordConfig,
+    warehouse: Warehouse,
+    artifacts: ArtifactStore,
+    beam: BeamRunner,
+) -> dg.MaterializeResult:
+    export = artifacts.path("exports", f"tfrecords_{folder}")
+    if artifacts.filesystem.exists(export):
+        artifacts.filesystem.rm(export, recursive=True)
+    parquet_files = warehouse.export_parquet(_select_sql(warehouse, folder), export)
+    beam.prepare()
+    with artifacts.staging("tfrecords", folder) as staging:
+        settings = ShardSettings(
+            output_dir=staging,
+            features=_features(folder),
+            compression=config.compression,
+            target_shard_bytes=int(config.target_shard_mb * 1024 * 1024),
+        )
+        result = write_tfrecords(parquet_files, settings, beam.pipeline_args(job_name_for(folder)))
+    manifest = result.manifest
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": result.records,
+            "shards": len(manifest["shards"]),
+            "records": result.records,
+            "bytes": int(manifest["bytes"]),
+            "seconds": round(result.seconds, 2),
+            "examples_per_second": round(result.examples_per_second, 1),
+            "compression": config.compression,
+            "spec_hash": manifest["spec_hash"],
+            "path": dg.MetadataValue.path(artifacts.path("tfrecords", folder)),
+            **beam.run_metadata(result.pipeline_result),
+        }
+    )
+
+
+@dg.asset(deps=["training_pairs"], code_version=CODE_VERSION, kinds={"beam", "tensorflow"})
+def train_tfrecords(
+    config: TFRecordConfig, warehouse: Warehouse, artifacts: ArtifactStore, beam: BeamRunner
+) -> dg.MaterializeResult:
+    """Training pairs (split = 'train') as tf.train.Example shards."""
+    return materialize_shards("train", config, warehouse, artifacts, beam)
+
+
+@dg.asset(deps=["training_pairs"], code_version=CODE_VERSION, kinds={"beam", "tensorflow"})
+def valid_tfrecords(
+    config: TFRecordConfig, warehouse: Warehouse, artifacts: ArtifactStore, beam: BeamRunner
+) -> dg.MaterializeResult:
+    """Validation pairs (split = 'valid') as tf.train.Example shards."""
+    return materialize_shards("valid", config, warehouse, artifacts, beam)
+
+
+@dg.asset(deps=["tracks"], code_version=CODE_VERSION, kinds={"beam", "tensorflow"})
+def candidate_tfrecords(
+    config: TFRecordConfig, warehouse: Warehouse, artifacts: ArtifactStore, beam: BeamRunner
+) -> dg.MaterializeResult:
+    """The candidate catalogue (`tracks`) as tf.train.Example shards of candidate features."""
+    return materialize_shards("candidates", config, warehouse, artifacts, beam)
+
+
+def verify_shards(folder: str, warehouse: Warehouse, artifacts: ArtifactStore) -> list[str]:
+    """Problems with a shard folder: unparsable records, count mismatches, empty shards."""
+    import tensorflow as tf
+
+    from twotower_assets.pipelines.feature_spec import parse_spec
+
+    output_dir = artifacts.path("tfrecords", folder)
+    manifest = tfrecord_pipeline.read_manifest(output_dir)
+    problems: list[str] = []
+    features = _features(folder)
+    if manifest["spec_hash"] != example_encoding.spec_hash(features):
+        problems.append(f"{output_dir}: spec hash {manifest['spec_hash']} != current spec")
+    spec = parse_spec(features)
+    for shard in manifest["shards"]:
+        path = f"{output_dir}/{shard['file']}"
+        if shard["records"] == 0:
+            problems.append(f"{path}: empty shard")
+        compression = "GZIP" if path.endswith(".gz") else ""
+        parsed = 0
+        try:
+            for records in tf.data.TFRecordDataset(path, compression_type=compression).batch(4096):
+                tf.io.parse_example(records, spec)
+                parsed += int(records.shape[0])
+        except (tf.errors.OpError, ValueError) as error:
+            problems.append(f"{path}: does not parse with the feature spec: {error}")
+            continue
+        if parsed != shard["records"]:
+            problems.append(f"{path}: {parsed} records, manifest says {shard['records']}")
+    rows = expected_rows(warehouse, folder)
+    if int(manifest["records"]) != rows:
+        problems.append(f"{output_dir}: {manifest['records']} records, table has {rows} rows")
+    return problems
+
+
+def _shard_check(asset: dg.AssetsDefinition, folder: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset,
+        name="shards_parse_and_match_table",
+        blocking=True,
+        description="Every record parses with the feature spec; records per shard and in total "
+        "equal the manifest and the table's row count; no shard is empty.",
+    )
+    def check(warehouse: Warehouse, artifacts: ArtifactStore) -> dg.AssetCheckResult:
+        problems = verify_shards(folder, warehouse, artifacts)
+        return dg.AssetCheckResult(
+            passed=not problems,
+            metadata={"problems": "\n".join(problems[:20]) or "none", "count": len(problems)},
+        )
+
+    return check
+
+
+train_tfrecords_check = _shard_check(train_tfrecords, "train")
+valid_tfrecords_check = _shard_check(valid_tfrecords, "valid")
+candidate_tfrecords_check = _shard_check(candidate_tfrecords, "candidates")

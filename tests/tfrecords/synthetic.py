@@ -28,10 +28,20 @@ def _track(expr: str) -> dict[str, str]:
     }
 
 
+_TYPES = {
+    "duration_ms": "BIGINT",
+    "track_pop": "DOUBLE",
+    "artist_pop": "DOUBLE",
+    "artist_followers": "DOUBLE",
+}
+
+
 def create_tables(connection, pairs: int = 300, catalogue: int = 97, modulus: int = 10) -> None:  # noqa: ANN001
     """Create `training_pairs` (pairs rows) and `tracks` (catalogue rows) in a DuckDB connection."""
-    candidate = _track("(i * 31) % " + str(catalogue))
-    history_item = _track("(i + h) % " + str(catalogue))
+    # Playlist pid = i // 7 holds track (pid * 31 + q * 7) % catalogue at position q; the pair
+    # of row i has its candidate at pos = 1 + i % 7 and the last 5 positions before it as history.
+    candidate = _track(f"((i // 7) * 31 + (1 + i % 7) * 7) % {catalogue}")
+    history_item = _track(f"((i // 7) * 31 + h * 7) % {catalogue}")
     columns: list[str] = []
     for feature in TRAINING_FEATURES:
         name = feature.name
@@ -62,11 +72,11 @@ def create_tables(connection, pairs: int = 300, catalogue: int = 97, modulus: in
             }.get(name, name.removesuffix("_pl"))
             cast = "VARCHAR" if feature.dtype == "string" else "DOUBLE"
             columns.append(
-                f"list_transform(range(1 + i % 5), lambda h: CAST({history_item[source]} AS {cast})) "
-                f"AS {name}"
+                f"list_transform(range(greatest(0, i % 7 - 4), 1 + i % 7), "
+                f"lambda h: CAST({history_item[source]} AS {cast})) AS {name}"
             )
         else:
-            columns.append(f"CAST((i * 7) % 300 + 1 AS DOUBLE) AS {name}")
+            columns.append(f"CAST(1 + i % 7 + (i * 7) % 3 AS DOUBLE) AS {name}")
     connection.execute(
         f"CREATE OR REPLACE TABLE training_pairs AS SELECT {', '.join(columns)}, "
         f"CASE WHEN (i // 7) % {modulus} = 0 THEN 'valid' ELSE 'train' END AS split "
@@ -76,8 +86,7 @@ def create_tables(connection, pairs: int = 300, catalogue: int = 97, modulus: in
     connection.execute(
         "CREATE OR REPLACE TABLE tracks AS SELECT "
         + ", ".join(
-            f"CAST({sql} AS {'DOUBLE' if key.endswith(('pop', 'followers')) else 'BIGINT' if key == 'duration_ms' else 'VARCHAR'}) AS {key}"
-            for key, sql in track.items()
+            f"CAST({sql} AS {_TYPES.get(key, 'VARCHAR')}) AS {key}" for key, sql in track.items()
         )
         + f" FROM range({catalogue}) t(i)"
     )

@@ -113,6 +113,7 @@ class WriteShardsFn(beam.DoFn):
         self._records = 0
         self._bytes = 0
         self._closed: list[dict[str, Any]] = []
+        self._bytes_per_row = 1024.0  # a guess until the first chunk is measured
 
     def _open(self) -> None:
         settings = self.settings
@@ -149,13 +150,20 @@ class WriteShardsFn(beam.DoFn):
             raise TFRecordError(
                 f"{path} row group {group}: read {table.num_rows} rows, footer says {expected_rows}"
             )
-        for batch in table.to_batches(max_chunksize=self.settings.chunk_rows):
+        start = 0
+        while start < table.num_rows:
             if self._handle is None:
                 self._open()
+            # Chunks never overshoot the shard target by much once the row size is known.
+            room = self.settings.target_shard_bytes - self._bytes
+            rows = min(self.settings.chunk_rows, max(1, int(room / self._bytes_per_row) + 1))
+            batch = table.slice(start, rows).combine_chunks().to_batches()[0]
             framed = frame_records(encode_examples(batch, self.settings.features))
             self._handle.write(framed)
             self._records += batch.num_rows
             self._bytes += len(framed)
+            self._bytes_per_row = max(1.0, len(framed) / batch.num_rows)
+            start += batch.num_rows
             if self._bytes >= self.settings.target_shard_bytes:
                 info = self._close()
                 if info is not None:
