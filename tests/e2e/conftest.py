@@ -462,7 +462,7 @@ class Chromium:
 
     def dump_dom(self, url: str, budget_ms: int = 20000, timeout_s: float = 120) -> str:
         done = self._run(
-            ["--window-size=1600,1000", f"--virtual-time-budget={budget_ms}", "--dump-dom", url],
+            ["--window-size=1920,1200", f"--virtual-time-budget={budget_ms}", "--dump-dom", url],
             timeout_s,
         )
         if done.returncode != 0:
@@ -475,7 +475,7 @@ class Chromium:
         path.parent.mkdir(parents=True, exist_ok=True)
         done = self._run(
             [
-                "--window-size=1600,1000",
+                "--window-size=1920,1200",
                 f"--virtual-time-budget={budget_ms}",
                 f"--screenshot={path}",
                 url,
