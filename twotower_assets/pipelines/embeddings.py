@@ -48,7 +48,7 @@ def embed_candidates(
         raise FileNotFoundError("no candidate shards to embed")
     tower = tf.saved_model.load(candidate_tower_path)
     serve = tower.signatures["serving_default"]
-    wanted = [name.decode() for name in tower.feature_names.numpy()]
+    wanted = list(serve.structured_input_signature[1])
     started = time.perf_counter()
     uris: list[np.ndarray] = []
     vectors: list[np.ndarray] = []

@@ -139,7 +139,6 @@ def save_tower(tower: Any, path: str) -> None:
 
     module = tf.Module()
     module.tower = tower
-    module.feature_names = tf.constant(list(tower.feature_names))
     module.embed = tf.function(
         lambda features: {"embedding": tower(features, training=False)},
         input_signature=[serving_signature(tower.features)],
