@@ -34,6 +34,18 @@ CONTRACT_GROUPS = {
 # missing one fails the listing test instead of shrinking what the other tests cover.
 REQUIRED = [
     "playlists",
+    "tracks",
+    "training_pairs",
+    "holdout_playlists",
+    "holdout_seeds",
+    "holdout_hidden",
+    "train_tfrecords",
+    "valid_tfrecords",
+    "candidate_tfrecords",
+    "vocabulary",
+    "two_tower_model",
+    "candidate_embeddings",
+    "retrieval_metrics",
 ]
 SLICE = "0-999"
 RUN_TIMEOUT_S = 1500
