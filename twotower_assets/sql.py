@@ -3,15 +3,19 @@
 Each `sql/<table>.sql` is written once, in BigQuery's dialect, as a single SELECT; `{{ name }}`
 placeholders take parameters (integers only). `render` fills them, qualifies the table names the
 graph creates for the engine, and transpiles with sqlglot for DuckDB. `sql_code_version` hashes
-the file text: editing a query makes exactly its asset stale.
+the file text: editing a query makes exactly its asset stale. `build_table` and
+`load_enrichment` run them on a warehouse (plain functions; the assets in warehouse.py call them).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import sqlglot
 from sqlglot import exp
@@ -62,7 +66,11 @@ def render(
     table_ref: Callable[[str], str] | None = None,
 ) -> str:
     """The SELECT of `sql/<name>.sql` for `dialect`, with tables qualified by `table_ref`."""
-    text = fill_parameters(load_sql(name), params or {})
+    return render_text(fill_parameters(load_sql(name), params or {}), dialect, table_ref)
+
+
+def render_text(text: str, dialect: str, table_ref: Callable[[str], str] | None = None) -> str:
+    """Any BigQuery-dialect statement (a check query, a DDL) for `dialect`, tables qualified."""
     tree = sqlglot.parse_one(text, read="bigquery")
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     if table_ref is not None:
@@ -74,3 +82,172 @@ def render(
                     qualified.set("alias", alias)
                 table.replace(qualified)
     return tree.sql(dialect=dialect, pretty=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the warehouse tables (plain functions over a `Warehouse`; no Dagster).
+
+# Tables that exist in the warehouse because the graph writes them: the ingest tables, the
+# enrichment tables loaded by `load_enrichment`, and the five built from `sql/`.
+INGEST_TABLES = frozenset({"playlists", "playlist_tracks"})
+ENRICHMENT_TABLES = frozenset({"track_enrichment", "artist_enrichment"})
+BUILT_TABLES = (
+    "tracks",
+    "training_pairs",
+    "holdout_playlists",
+    "holdout_seeds",
+    "holdout_hidden",
+)
+GRAPH_TABLES = INGEST_TABLES | ENRICHMENT_TABLES | frozenset(BUILT_TABLES)
+
+# The seed's NDJSON layout (seed_system.md 1.2): file name -> warehouse table.
+ENRICHMENT_FILES = {
+    "track_enrichment": "unique_track_features.json",
+    "artist_enrichment": "unique_artists_features.json",
+}
+# Flag parameter of tracks.sql telling it to use each enrichment table.
+ENRICHMENT_FLAGS = {
+    "track_enrichment": "use_track_enrichment",
+    "artist_enrichment": "use_artist_enrichment",
+}
+_ENRICHMENT_DDL = {
+    "track_enrichment": "CREATE OR REPLACE TABLE track_enrichment "
+    "(track_uri STRING, track_pop FLOAT64)",
+    "artist_enrichment": "CREATE OR REPLACE TABLE artist_enrichment "
+    "(artist_uri STRING, artist_pop FLOAT64, artist_genres ARRAY<STRING>, "
+    "artist_followers FLOAT64)",
+}
+# From the raw loaded file to the typed table: one row per URI (a duplicated URI would fan out
+# the catalogue join), numbers as FLOAT64, genres as an array of strings.
+_ENRICHMENT_NORMALIZE = {
+    "track_enrichment": """
+        CREATE OR REPLACE TABLE track_enrichment AS
+        SELECT CAST(track_uri AS STRING) AS track_uri, CAST(track_pop AS FLOAT64) AS track_pop
+        FROM track_enrichment_raw
+        WHERE track_uri IS NOT NULL
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY track_uri ORDER BY track_pop DESC) = 1""",
+    "artist_enrichment": """
+        CREATE OR REPLACE TABLE artist_enrichment AS
+        SELECT
+          CAST(artist_uri AS STRING) AS artist_uri,
+          CAST(artist_pop AS FLOAT64) AS artist_pop,
+          CAST(artist_genres AS ARRAY<STRING>) AS artist_genres,
+          CAST(artist_followers AS FLOAT64) AS artist_followers
+        FROM artist_enrichment_raw
+        WHERE artist_uri IS NOT NULL
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY artist_uri ORDER BY artist_pop DESC) = 1""",
+}
+
+
+class _WarehouseLike(Protocol):
+    """The part of `resources.warehouse.Warehouse` used here (kept structural: no Dagster)."""
+
+    @property
+    def dialect(self) -> str: ...
+
+    def table_ref(self, table: str) -> str: ...
+
+    def execute(self, sql: str) -> None: ...
+
+    def scalar(self, sql: str) -> Any: ...
+
+    def table_schema(self, table: str) -> list[tuple[str, str]]: ...
+
+
+@dataclass(frozen=True)
+class BuiltTable:
+    """What one `CREATE OR REPLACE TABLE` produced."""
+
+    table: str
+    rows: int
+    seconds: float
+    columns: list[tuple[str, str]] = field(default_factory=list)
+
+
+def build_table(
+    warehouse: _WarehouseLike, name: str, params: Mapping[str, int | float]
+) -> BuiltTable:
+    """Replace table `name` with the result of `sql/<name>.sql` rendered for the warehouse."""
+    started = time.perf_counter()
+    select = render(name, warehouse.dialect, params, warehouse.table_ref)
+    warehouse.execute(f"CREATE OR REPLACE TABLE {warehouse.table_ref(name)} AS\n{select}")
+    seconds = time.perf_counter() - started
+    rows = int(warehouse.scalar(f"SELECT COUNT(*) FROM {warehouse.table_ref(name)}"))
+    return BuiltTable(name, rows, seconds, warehouse.table_schema(name))
+
+
+def run_query_text(warehouse: _WarehouseLike, text: str) -> None:
+    """Execute one BigQuery-dialect statement on the warehouse (transpiled, tables qualified)."""
+    warehouse.execute(render_text(text, warehouse.dialect, warehouse.table_ref))
+
+
+def load_enrichment(warehouse: _WarehouseLike, enrichment_dir: str | None) -> dict[str, int]:
+    """Load the enrichment NDJSON files found in `enrichment_dir` into the warehouse.
+
+    Both enrichment tables always exist afterwards (empty when their file is absent), so
+    tracks.sql has one shape; the returned flags (`use_track_enrichment`, ...) tell it which
+    to use.
+    """
+    flags: dict[str, int] = {}
+    for table, file_name in ENRICHMENT_FILES.items():
+        path = _enrichment_file(enrichment_dir, file_name)
+        if path is None:
+            run_query_text(warehouse, _ENRICHMENT_DDL[table])
+            flags[ENRICHMENT_FLAGS[table]] = 0
+            continue
+        _load_raw_ndjson(warehouse, path, f"{table}_raw")
+        try:
+            run_query_text(warehouse, _ENRICHMENT_NORMALIZE[table])
+        except Exception as error:
+            raise RuntimeError(
+                f"enrichment file {path} does not have the seed's layout for {table}: {error}"
+            ) from error
+        run_query_text(warehouse, f"DROP TABLE IF EXISTS {table}_raw")
+        flags[ENRICHMENT_FLAGS[table]] = 1
+    return flags
+
+
+def _enrichment_file(enrichment_dir: str | None, file_name: str) -> str | None:
+    if not enrichment_dir:
+        return None
+    path = f"{enrichment_dir.rstrip('/')}/{file_name}"
+    if path.startswith("gs://"):
+        import fsspec
+
+        filesystem, _ = fsspec.core.url_to_fs(path)
+        return path if filesystem.exists(path) else None
+    return path if Path(path).is_file() else None
+
+
+def _load_raw_ndjson(warehouse: _WarehouseLike, path: str, table: str) -> None:
+    """Engine-specific: DuckDB reads the file itself; BigQuery runs a load job."""
+    if warehouse.dialect == "duckdb":
+        quoted = path.replace("'", "''")
+        warehouse.execute(
+            f"CREATE OR REPLACE TABLE {warehouse.table_ref(table)} AS "
+            f"SELECT * FROM read_json('{quoted}', format = 'newline_delimited')"
+        )
+        return
+    if warehouse.dialect == "bigquery":
+        load_bigquery_ndjson(warehouse, path, table)
+        return
+    raise ValueError(f"no NDJSON loader for warehouse dialect {warehouse.dialect!r}")
+
+
+def load_bigquery_ndjson(warehouse: Any, path: str, table: str) -> None:
+    """A BigQuery load job (autodetected schema) of an NDJSON file, gs:// or local."""
+    from google.cloud import bigquery
+
+    destination = f"{warehouse.project}.{warehouse.dataset}.{table}"
+    job_config = bigquery.LoadJobConfig(
+        source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
+        autodetect=True,
+        write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+    )
+    with warehouse.bigquery.get_client() as client:
+        if path.startswith("gs://"):
+            job = client.load_table_from_uri(path, destination, job_config=job_config)
+        else:
+            with open(path, "rb") as source:
+                job = client.load_table_from_file(source, destination, job_config=job_config)
+        job.result()
