@@ -31,10 +31,21 @@ EXPECTED_GRAPH = {
 }
 
 
-def _asset_graph():
-    from twotower_assets.definitions import defs
+@pytest.fixture(autouse=True)
+def _empty_mpd_dir(twotower_env: Path) -> None:
+    """Every test here sees an isolated home with no slice file."""
 
-    return defs.resolve_asset_graph()
+
+def _asset_graph():
+    import importlib
+
+    import twotower_assets.definitions as definitions
+    import twotower_assets.ingest as ingest
+    import twotower_assets.partitions as partitions
+
+    importlib.reload(partitions)
+    importlib.reload(ingest)
+    return importlib.reload(definitions).defs.resolve_asset_graph()
 
 
 def test_every_expected_asset_is_in_its_group_with_true_lineage() -> None:
@@ -67,9 +78,22 @@ def test_only_the_ingest_asset_is_partitioned_by_slice() -> None:
         if graph.get(key).partitions_def is not None
     }
     assert partitioned == {"playlists"}
-    keys = graph.get(next(k for k in graph.materializable_asset_keys if k.path == ["playlists"]))
-    partition_keys = keys.partitions_def.get_partition_keys()
+    node = graph.get(next(k for k in graph.materializable_asset_keys if k.path == ["playlists"]))
+    partition_keys = node.partitions_def.get_partition_keys()
+    # No slice file in the test's TWOTOWER_MPD_DIR: the 1,000 canonical keys of the full MPD.
     assert partition_keys[:2] == ["0-999", "1000-1999"] and len(partition_keys) == 1000
+
+
+def test_partitions_are_the_slice_files_present(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from twotower_assets.partitions import present_slice_keys
+
+    monkeypatch.setenv("TWOTOWER_MPD_DIR", str(tmp_path))
+    for key in ("2000-2999", "0-999", "10000-10999"):
+        (tmp_path / f"mpd.slice.{key}.json").write_text("{}")
+    (tmp_path / "md5sums").write_text("")
+    assert present_slice_keys() == ["0-999", "2000-2999", "10000-10999"]
 
 
 @pytest.mark.parametrize(

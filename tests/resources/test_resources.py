@@ -18,7 +18,7 @@ def test_local_profile_is_zero_configuration(twotower_env: Path) -> None:
     assert resources["warehouse"].database == str(twotower_env / "warehouse.duckdb")
     assert resources["artifacts"].root == str(twotower_env)
     assert resources["mpd"].directory == os.environ["TWOTOWER_MPD_DIR"]
-    assert resources["beam"].runner_name == "DirectRunner"
+    assert resources["beam"].runner_name == "FnApiRunner"  # the DirectRunner, pinned
 
 
 def test_default_home_is_dot_twotower_in_working_directory(
