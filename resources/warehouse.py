@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,18 @@ class Warehouse(dg.ConfigurableResource, ABC):
     def query(self, sql: str) -> pa.Table:
         """Run a query and return its result as an Arrow table."""
 
-    @abstractmethod
     def replace_rows(self, table: str, key_column: str, key_value: str, rows: pa.Table) -> None:
         """Atomically replace the rows of `table` where `key_column = key_value` with `rows`.
 
         Creates the table from `rows`' schema when it does not exist yet.
         """
+        self.replace_rows_many(key_column, key_value, {table: rows})
+
+    @abstractmethod
+    def replace_rows_many(
+        self, key_column: str, key_value: str, tables: Mapping[str, pa.Table]
+    ) -> None:
+        """`replace_rows` for several tables in ONE transaction: all of them change, or none."""
 
     @abstractmethod
     def export_parquet(self, select_sql: str, destination: str) -> list[str]:
@@ -153,24 +160,28 @@ class DuckDBWarehouse(Warehouse):
             except Exception as error:
                 raise WarehouseError(f"DuckDB query failed: {error}\n--- SQL ---\n{sql}") from error
 
-    def replace_rows(self, table: str, key_column: str, key_value: str, rows: pa.Table) -> None:
+    def replace_rows_many(
+        self, key_column: str, key_value: str, tables: Mapping[str, pa.Table]
+    ) -> None:
         with self.connect() as connection:
-            connection.register("_incoming_rows", rows)
             try:
                 connection.execute("BEGIN TRANSACTION")
-                connection.execute(
-                    f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _incoming_rows LIMIT 0"
-                )
-                connection.execute(f"DELETE FROM {table} WHERE {key_column} = ?", [key_value])
-                connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming_rows")
+                for table, rows in tables.items():
+                    connection.register("_incoming_rows", rows)
+                    connection.execute(
+                        f"CREATE TABLE IF NOT EXISTS {table} AS "
+                        "SELECT * FROM _incoming_rows LIMIT 0"
+                    )
+                    connection.execute(f"DELETE FROM {table} WHERE {key_column} = ?", [key_value])
+                    connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming_rows")
+                    connection.unregister("_incoming_rows")
                 connection.execute("COMMIT")
             except Exception as error:
                 connection.execute("ROLLBACK")
                 raise WarehouseError(
-                    f"replacing rows of {table} where {key_column} = {key_value!r} failed: {error}"
+                    f"replacing rows of {', '.join(tables)} where {key_column} = {key_value!r} "
+                    f"failed: {error}"
                 ) from error
-            finally:
-                connection.unregister("_incoming_rows")
 
     def export_parquet(self, select_sql: str, destination: str) -> list[str]:
         os.makedirs(destination, exist_ok=True)
@@ -241,24 +252,32 @@ class BigQueryWarehouse(Warehouse):
             )
             return int(job.total_bytes_processed or 0)
 
-    def replace_rows(self, table: str, key_column: str, key_value: str, rows: pa.Table) -> None:
+    def replace_rows_many(
+        self, key_column: str, key_value: str, tables: Mapping[str, pa.Table]
+    ) -> None:
         from google.cloud import bigquery
 
-        ref = f"{self.project}.{self.dataset}.{table}"
-        staging = f"{ref}__staging_{key_value.replace('-', '_')}"
+        suffix = "__staging_" + re.sub(r"\W", "_", key_value)
+        refs = {table: f"{self.project}.{self.dataset}.{table}" for table in tables}
+        script = []
         with self.bigquery.get_client() as client:
-            client.load_table_from_dataframe(
-                rows.to_pandas(),
-                staging,
-                job_config=bigquery.LoadJobConfig(write_disposition="WRITE_TRUNCATE"),
-            ).result()
+            for table, rows in tables.items():
+                client.load_table_from_dataframe(
+                    rows.to_pandas(),
+                    refs[table] + suffix,
+                    job_config=bigquery.LoadJobConfig(write_disposition="WRITE_TRUNCATE"),
+                ).result()
+                script.append(
+                    f"CREATE TABLE IF NOT EXISTS `{refs[table]}` LIKE `{refs[table]}{suffix}`;"
+                )
+            script.append("BEGIN TRANSACTION;")
+            for table in tables:
+                script.append(f"DELETE FROM `{refs[table]}` WHERE {key_column} = @key;")
+                script.append(f"INSERT INTO `{refs[table]}` SELECT * FROM `{refs[table]}{suffix}`;")
+            script.append("COMMIT TRANSACTION;")
+            script.extend(f"DROP TABLE `{refs[table]}{suffix}`;" for table in tables)
             client.query(
-                f"CREATE TABLE IF NOT EXISTS `{ref}` LIKE `{staging}`;\n"
-                "BEGIN TRANSACTION;\n"
-                f"DELETE FROM `{ref}` WHERE {key_column} = @key;\n"
-                f"INSERT INTO `{ref}` SELECT * FROM `{staging}`;\n"
-                "COMMIT TRANSACTION;\n"
-                f"DROP TABLE `{staging}`;",
+                "\n".join(script),
                 job_config=bigquery.QueryJobConfig(
                     query_parameters=[bigquery.ScalarQueryParameter("key", "STRING", key_value)]
                 ),

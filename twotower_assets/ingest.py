@@ -71,8 +71,10 @@ def playlists(
             failures.append(f"slice {key}: {result}")
             context.log.error(f"slice {key} failed: {result}")
             continue
-        for table in TABLES:
-            warehouse.replace_rows(table, "slice", key, getattr(result, table))
+        # One transaction for the three tables: a crash never leaves a slice half-written.
+        warehouse.replace_rows_many(
+            "slice", key, {table: getattr(result, table) for table in TABLES}
+        )
         for name in totals:
             totals[name] += getattr(result, name)
         context.log.info(
