@@ -8,6 +8,7 @@ without Dagster. Query text is BigQuery dialect, transpiled like the table SQL.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import dagster as dg
@@ -48,7 +49,8 @@ def _row(warehouse: Warehouse, text: str) -> dict[str, Any]:
     rows = result.to_pylist()
     if len(rows) != 1:
         raise RuntimeError(f"check query returned {len(rows)} rows, expected 1:\n{text}")
-    return rows[0]
+    # DuckDB sums are HUGEINT (Decimal in Python); metadata wants plain ints.
+    return {k: int(v) if isinstance(v, Decimal) else v for k, v in rows[0].items()}
 
 
 def _materialize_result(
