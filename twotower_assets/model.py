@@ -62,7 +62,7 @@ def _history(artifacts: ArtifactStore) -> list[dict]:
 
 
 @dg.asset_check(asset=two_tower_model, blocking=True)
-def two_tower_model_loss_finite_and_decreasing(artifacts: ArtifactStore) -> dg.AssetCheckResult:
+def loss_finite_and_decreasing(artifacts: ArtifactStore) -> dg.AssetCheckResult:
     """Every epoch's loss is finite and the last epoch ends below the first."""
     history = _history(artifacts)
     losses = [entry["loss"] for entry in history]

@@ -64,9 +64,7 @@ def _embeddings(artifacts: ArtifactStore) -> CandidateEmbeddings:
 
 
 @dg.asset_check(asset=candidate_embeddings, additional_deps=["tracks"], blocking=True)
-def candidate_embeddings_one_row_per_track(
-    artifacts: ArtifactStore, warehouse: Warehouse
-) -> dg.AssetCheckResult:
+def one_row_per_track(artifacts: ArtifactStore, warehouse: Warehouse) -> dg.AssetCheckResult:
     """As many embeddings as `tracks` rows, and no track URI twice."""
     embeddings = _embeddings(artifacts)
     tracks = warehouse.row_count("tracks")
@@ -83,7 +81,7 @@ def candidate_embeddings_one_row_per_track(
 
 
 @dg.asset_check(asset=candidate_embeddings, blocking=True)
-def candidate_embeddings_dimension_and_finite(
+def dimension_right_and_finite(
     artifacts: ArtifactStore,
 ) -> dg.AssetCheckResult:
     """Every vector has the model's output dimension, finite values and unit length."""
