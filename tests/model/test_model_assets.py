@@ -1,4 +1,4 @@
-"""The model and serving assets in Dagster: Pipes training, embeddings, checks, recommend; Vertex."""
+"""Model and serving assets in Dagster: Pipes training, embeddings, checks, recommend; Vertex."""
 
 from __future__ import annotations
 

@@ -73,3 +73,12 @@ def test_missing_statistics_name_the_feature(synthetic_sample: SyntheticSample, 
     (folder / "vocabulary.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="track_pop_can"):
         build_towers(Vocabulary.load(str(folder)), SMALL)
+
+
+def test_title_normalization_matches_the_vocabulary_rule() -> None:
+    from twotower_assets.pipelines.towers import normalize_title
+    from twotower_assets.pipelines.vocabulary import title_tokens
+
+    titles = ["Chill-Vibes!! 2019", "  ROCK & roll ☀ ", "café, été", "workout💪mix", ""]
+    tokens = tf.strings.split(normalize_title(tf.constant(titles))).to_list()
+    assert [[t.decode() for t in row] for row in tokens] == [title_tokens(t) for t in titles]

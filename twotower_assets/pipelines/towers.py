@@ -26,6 +26,7 @@ from twotower_assets.pipelines.feature_spec import (  # noqa: E402
     Feature,
 )
 from twotower_assets.pipelines.trainer import ModelParameters  # noqa: E402
+from twotower_assets.pipelines.vocabulary import NEWLINE_PATTERN, TITLE_SEPARATORS  # noqa: E402
 
 # Text features are tokenized and looked up in this vocabulary (normalized title words).
 TEXT_VOCABULARY = "title_tokens"
@@ -91,9 +92,9 @@ def vocabulary_key(feature: Feature) -> str:
 
 
 def normalize_title(text: tf.Tensor) -> tf.Tensor:
-    """Lower-case, keep letters and digits, collapse the rest to single spaces."""
+    """The vocabulary's title rule: lower-case, punctuation/symbols/space runs -> one space."""
     lowered = tf.strings.lower(text, encoding="utf-8")
-    return tf.strings.strip(tf.strings.regex_replace(lowered, r"[^\p{L}\p{N}]+", " "))
+    return tf.strings.strip(tf.strings.regex_replace(lowered, TITLE_SEPARATORS, " "))
 
 
 def _embedding_width(rows: int, ceiling: int) -> int:
@@ -229,7 +230,8 @@ class Tower(tf.keras.Model):
             vectors = embedding(ids)
             count = tf.cast(tf.maximum(ids.row_lengths(), 1), vectors.dtype)[:, tf.newaxis]
             return [tf.reduce_sum(vectors, axis=1) / count]
-        ids = lookup(values)
+        # Vocabulary files hold values with newlines replaced by a space (vocabulary.py).
+        ids = lookup(tf.strings.regex_replace(values, NEWLINE_PATTERN, " "))
         vectors = embedding(ids)
         if feature.shape == "scalar":
             return [vectors]
