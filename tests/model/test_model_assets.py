@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from resources.trainer import TRAINER_MODULE, VertexTrainer
+from resources.trainer import TRAINER_MODULE, VertexTrainer, finished_training_metadata
 from tests.model.conftest import TINY, copy_sample, theme_of
 from tests.model.synthetic import SyntheticSample
 
@@ -63,6 +63,10 @@ def test_model_and_embeddings_materialize_and_recommend(
     assert trained["examples_per_second"].value > 0
     assert {"loss_epoch_1", "loss_epoch_2", "loss_curve", "parameters"} <= set(trained)
     assert trained["parameters"].value["batch_size"] == TINY.batch_size
+    # The gcp path rebuilds the same metadata from model/ after the Vertex job (no Pipes there).
+    rebuilt = finished_training_metadata(str(twotower_env))
+    assert rebuilt["epochs"].value == 2
+    assert rebuilt["final_loss"].value == trained["final_loss"].value
     served = result.asset_materializations_for_node("candidate_embeddings")[0].metadata
     assert served["rows"].value == len(synthetic_sample.tracks)
 
