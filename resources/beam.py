@@ -110,6 +110,11 @@ class DataflowBeamRunner(BeamRunner):
             f"--max_num_workers={self.max_num_workers}",
             f"--job_name={job_name}",
             "--experiments=use_runner_v2",
+            # prepare() registers our modules with cloudpickle; pin it so that holds.
+            "--pickle_library=cloudpickle",
+            # Beam would run `pip freeze` to record the submitting environment; a uv venv has
+            # no pip, so it only logs a failure.
+            "--experiments=disable_logging_submission_environment",
         ]
         optional = {
             "network": self.network,

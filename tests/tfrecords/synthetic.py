@@ -51,8 +51,9 @@ def create_tables(connection, pairs: int = 300, catalogue: int = 97, modulus: in
             columns.append("1 + i % 7 AS pos")
         elif name == "name":
             columns.append(
-                "CASE WHEN i % 5 = 0 THEN 'Rock & Roll!! Mix' WHEN i % 5 = 1 THEN 'chill vibes 2020' "
-                "WHEN i % 5 = 2 THEN 'Été à Paris' ELSE 'Workout: HIIT' END AS name"
+                "CASE WHEN i % 5 = 0 THEN 'Rock & Roll!! Mix' "
+                "WHEN i % 5 = 1 THEN 'chill vibes 2020' WHEN i % 5 = 2 THEN 'Été à Paris' "
+                "ELSE 'Workout: HIIT' END AS name"
             )
         elif name == "description_pl":
             columns.append("CASE WHEN i % 4 = 0 THEN '' ELSE 'desc ' || i END AS description_pl")

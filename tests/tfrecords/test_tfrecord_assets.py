@@ -1,5 +1,5 @@
-"""The TFRecord assets, the vocabulary asset and their checks on a real DuckDB file (synthetic rows),
-the encoder's round trip, atomic replacement, and the Dataflow dry run."""
+"""The TFRecord assets, the vocabulary asset and their checks on a real DuckDB file (synthetic
+rows), the encoder's round trip and atomic replacement (the Dataflow job: test_dataflow.py)."""
 
 from __future__ import annotations
 
