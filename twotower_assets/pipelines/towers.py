@@ -230,8 +230,11 @@ class Tower(tf.keras.Model):
             vectors = embedding(ids)
             count = tf.cast(tf.maximum(ids.row_lengths(), 1), vectors.dtype)[:, tf.newaxis]
             return [tf.reduce_sum(vectors, axis=1) / count]
-        # Vocabulary files hold values with newlines replaced by a space (vocabulary.py).
-        ids = lookup(tf.strings.regex_replace(values, NEWLINE_PATTERN, " "))
+        if not vocabulary_key(feature).endswith("_uri"):
+            # Vocabulary files hold values with newlines replaced by a space (vocabulary.py);
+            # URIs never contain whitespace, so they skip the (per-string) regex.
+            values = tf.strings.regex_replace(values, NEWLINE_PATTERN, " ")
+        ids = lookup(values)
         vectors = embedding(ids)
         if feature.shape == "scalar":
             return [vectors]
