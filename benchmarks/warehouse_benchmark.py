@@ -23,7 +23,7 @@ from resources import DatasetSettings, DuckDBWarehouse
 from twotower_assets.mpd.generate import generate_mpd
 from twotower_assets.mpd.read import list_slice_files
 from twotower_assets.mpd.tables import slice_tables
-from twotower_assets.sql import BUILT_TABLES, build_table, load_enrichment
+from twotower_assets.sql import BUILT_TABLES, build_table, load_enrichment, pair_batches
 
 
 class PeakMemory:
@@ -75,12 +75,22 @@ def run_size(playlists: int, work: Path, dataset: DatasetSettings) -> dict[str, 
         **flags,
     }
     seconds: dict[str, float] = {}
-    print(f"{'table':<20}{'rows':>12}{'seconds':>10}{'peak MB':>10}")
+    # CPU seconds (all DuckDB threads of this process) beside wall seconds: on a shared
+    # machine wall time mostly measures the neighbours.
+    print(f"{'table':<20}{'rows':>12}{'seconds':>10}{'cpu s':>10}{'peak MB':>10}")
+    process = psutil.Process()
     for name in BUILT_TABLES:
+        cpu_before = sum(process.cpu_times()[:2])
         with PeakMemory() as memory:
-            built = build_table(warehouse, name, params)
+            batches = pair_batches(warehouse) if name == "training_pairs" else 1
+            built = build_table(warehouse, name, params, pid_batches=batches)
+        cpu = sum(process.cpu_times()[:2]) - cpu_before
         seconds[name] = built.seconds
-        print(f"{name:<20}{built.rows:>12}{built.seconds:>10.1f}{memory.peak / 2**20:>10.0f}")
+        print(
+            f"{name:<20}{built.rows:>12}{built.seconds:>10.1f}{cpu:>10.1f}"
+            f"{memory.peak / 2**20:>10.0f}",
+            flush=True,
+        )
     total = sum(seconds.values())
     print(f"[{playlists}] all tables: {total:.1f} s, {total / playlists * 1e3:.3f} ms per playlist")
     shutil.rmtree(folder, ignore_errors=True)

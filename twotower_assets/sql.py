@@ -64,15 +64,36 @@ def render(
     dialect: str,
     params: Mapping[str, int | float] | None = None,
     table_ref: Callable[[str], str] | None = None,
+    pid_batch: tuple[int, int] | None = None,
 ) -> str:
-    """The SELECT of `sql/<name>.sql` for `dialect`, with tables qualified by `table_ref`."""
-    return render_text(fill_parameters(load_sql(name), params or {}), dialect, table_ref)
+    """The SELECT of `sql/<name>.sql` for `dialect`, with tables qualified by `table_ref`.
+
+    `pid_batch=(index, count)` restricts every read of `playlist_tracks` to the playlists with
+    `MOD(pid, count) = index` (see `build_table`).
+    """
+    text = fill_parameters(load_sql(name), params or {})
+    return render_text(text, dialect, table_ref, pid_batch)
 
 
-def render_text(text: str, dialect: str, table_ref: Callable[[str], str] | None = None) -> str:
+def render_text(
+    text: str,
+    dialect: str,
+    table_ref: Callable[[str], str] | None = None,
+    pid_batch: tuple[int, int] | None = None,
+) -> str:
     """Any BigQuery-dialect statement (a check query, a DDL) for `dialect`, tables qualified."""
     tree = sqlglot.parse_one(text, read="bigquery")
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    if pid_batch is not None:
+        index, count = pid_batch
+        for table in list(tree.find_all(exp.Table)):
+            if table.name == "playlist_tracks" and table.name not in ctes:
+                alias = table.alias_or_name
+                batch = sqlglot.parse_one(
+                    f"SELECT * FROM playlist_tracks WHERE MOD(pid, {count}) = {index}",
+                    read="bigquery",
+                )
+                table.replace(batch.subquery(alias))
     if table_ref is not None:
         for table in list(tree.find_all(exp.Table)):
             if table.name and table.name not in ctes and not table.db:
@@ -165,15 +186,54 @@ class BuiltTable:
 
 
 def build_table(
-    warehouse: _WarehouseLike, name: str, params: Mapping[str, int | float]
+    warehouse: _WarehouseLike,
+    name: str,
+    params: Mapping[str, int | float],
+    pid_batches: int = 1,
 ) -> BuiltTable:
-    """Replace table `name` with the result of `sql/<name>.sql` rendered for the warehouse."""
+    """Replace table `name` with the result of `sql/<name>.sql` rendered for the warehouse.
+
+    With `pid_batches > 1` the query runs once per pid bucket (`MOD(pid, pid_batches)`) into a
+    staging table that then replaces `name` in one transaction. Only valid for SQL whose rows
+    depend on one playlist at a time (training_pairs): it bounds the memory of the window
+    sort on an embedded engine, so the cost stays linear instead of spilling. Readers see the
+    old table until the swap.
+    """
     started = time.perf_counter()
-    select = render(name, warehouse.dialect, params, warehouse.table_ref)
-    warehouse.execute(f"CREATE OR REPLACE TABLE {warehouse.table_ref(name)} AS\n{select}")
+    target = warehouse.table_ref(name)
+    if pid_batches <= 1:
+        select = render(name, warehouse.dialect, params, warehouse.table_ref)
+        warehouse.execute(f"CREATE OR REPLACE TABLE {target} AS\n{select}")
+    else:
+        staging = warehouse.table_ref(f"{name}__building")
+        for index in range(pid_batches):
+            select = render(
+                name, warehouse.dialect, params, warehouse.table_ref, (index, pid_batches)
+            )
+            if index == 0:
+                warehouse.execute(f"CREATE OR REPLACE TABLE {staging} AS\n{select}")
+            else:
+                warehouse.execute(f"INSERT INTO {staging}\n{select}")
+        warehouse.execute(
+            f"BEGIN TRANSACTION; DROP TABLE IF EXISTS {target}; "
+            f"ALTER TABLE {staging} RENAME TO {name}; COMMIT;"
+        )
     seconds = time.perf_counter() - started
     rows = int(warehouse.scalar(f"SELECT COUNT(*) FROM {warehouse.table_ref(name)}"))
     return BuiltTable(name, rows, seconds, warehouse.table_schema(name))
+
+
+# Playlist-track rows per pid bucket of the DuckDB pair build: about 2M pairs (a 1.5 GB window
+# sort of the wide rows) fits the default 4GB memory limit without spilling.
+ROWS_PER_PAIR_BATCH = 2_000_000
+
+
+def pair_batches(warehouse: _WarehouseLike, rows_per_batch: int = ROWS_PER_PAIR_BATCH) -> int:
+    """How many pid buckets the pair build should use: 1 on BigQuery (it scales out itself)."""
+    if warehouse.dialect != "duckdb":
+        return 1
+    rows = int(warehouse.scalar(f"SELECT COUNT(*) FROM {warehouse.table_ref('playlist_tracks')}"))
+    return max(1, -(-rows // rows_per_batch))
 
 
 def run_query_text(warehouse: _WarehouseLike, text: str) -> None:

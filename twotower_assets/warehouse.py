@@ -20,6 +20,7 @@ from twotower_assets.sql import (
     BuiltTable,
     build_table,
     load_enrichment,
+    pair_batches,
     render_text,
     sql_code_version,
 )
@@ -96,7 +97,8 @@ def tracks(warehouse: Warehouse, dataset: DatasetSettings) -> dg.MaterializeResu
     description="(playlist before pos) -> (track at pos) pairs, pos >= 1, last-N history arrays.",
 )
 def training_pairs(warehouse: Warehouse, dataset: DatasetSettings) -> dg.MaterializeResult:
-    built = build_table(warehouse, "training_pairs", _params(dataset))
+    batches = pair_batches(warehouse)
+    built = build_table(warehouse, "training_pairs", _params(dataset), pid_batches=batches)
     split = _row(
         warehouse,
         "SELECT COUNTIF(split = 'train') AS train, COUNTIF(split = 'valid') AS valid "
@@ -109,6 +111,7 @@ def training_pairs(warehouse: Warehouse, dataset: DatasetSettings) -> dg.Materia
         valid_pairs=int(split["valid"] or 0),
         history_length=dataset.history_length,
         valid_modulus=dataset.valid_modulus,
+        pid_batches=batches,
     )
 
 

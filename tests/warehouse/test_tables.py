@@ -171,3 +171,14 @@ def test_generated_sample_builds_and_reconciles(generated_warehouse: DuckDBWareh
         assets.popularity_violations(generated_warehouse, 100),
     ):
         assert assets._result(counts, ignore=("expected_pairs", "actual_pairs")).passed, counts
+
+
+def test_pid_batched_pair_build_equals_the_single_query(built, dataset) -> None:
+    warehouse = built[0]
+    params = {"history_length": dataset.history_length, "valid_modulus": dataset.valid_modulus}
+    query = "SELECT * FROM training_pairs ORDER BY pid, pos"
+    single = warehouse.query(query).to_pylist()
+    rebuilt = build_table(warehouse, "training_pairs", params, pid_batches=4)
+    assert rebuilt.rows == len(single)
+    assert warehouse.query(query).to_pylist() == single
+    assert not warehouse.table_exists("training_pairs__building")
