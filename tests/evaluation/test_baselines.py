@@ -96,3 +96,89 @@ def test_holdout_query_features_match_the_pair_definitions() -> None:
     assert features["name"].tolist() == ["road trip", ""]
     padded = features["track_uri_pl"].padded(3, "")
     assert padded.tolist() == [["b", "c", ""], ["", "", ""]]
+
+
+def _reference_cooccurrence(
+    playlists: list[list[int]], n_tracks: int, seeds: list[list[int]], k: int, exponent: float
+) -> list[list[tuple[int, float]]]:
+    """The definition, one row and one playlist at a time: (track, score) ranked, then padded
+    with popularity (score 0); seeds excluded; ties by popularity, then id."""
+    sets = [set(playlist) for playlist in playlists]
+    pop = [sum(track in tracks for tracks in sets) for track in range(n_tracks)]
+    by_pop = sorted(range(n_tracks), key=lambda track: (-pop[track], track))
+    answers = []
+    for own in seeds:
+        score: dict[int, float] = {}
+        for tracks in sets:
+            for seed in set(own) & tracks:
+                for track in tracks:
+                    score[track] = score.get(track, 0.0) + pop[seed] ** -exponent
+        ranked = sorted(
+            (
+                (track, value * pop[track] ** -exponent)
+                for track, value in score.items()
+                if track not in own
+            ),
+            key=lambda item: (-item[1], -pop[item[0]], item[0]),
+        )[:k]
+        taken = {track for track, _ in ranked} | set(own)
+        ranked += [(track, 0.0) for track in by_pop if track not in taken][: k - len(ranked)]
+        answers.append(ranked)
+    return answers
+
+
+def _random_case(seed: int) -> tuple[list[list[int]], list[list[int]]]:
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, 61) ** 0.8  # a popularity skew, so scores tie and differ
+    weights /= weights.sum()
+    playlists = [
+        rng.choice(60, size=int(rng.integers(1, 12)), p=weights).tolist() for _ in range(80)
+    ]  # repeats inside a playlist on purpose
+    seeds = [rng.choice(60, size=size, p=weights).tolist() for size in rng.integers(0, 8, 40)]
+    return playlists, seeds
+
+
+@pytest.mark.parametrize("route_cost", [0, 10**9], ids=["sparse-route", "dense-route"])
+@pytest.mark.parametrize("case", range(3))
+def test_cooccurrence_matches_the_definition_on_random_data(
+    case: int, route_cost: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from twotower_assets.evaluation_logic import baselines
+
+    monkeypatch.setattr(baselines, "_SPARSE_TERM_COST", route_cost)
+    playlists, seeds = _random_case(case)
+    k = 9  # shorter than most candidate lists: the cut falls inside ties
+    # exponent 0: integer scores, exact ties, so the ranking must match exactly.
+    model = CooccurrenceRecommender(Ragged.from_lists(playlists), 60, exponent=0.0)
+    model.max_batch_rows = 4  # several batches of mixed rows
+    got = model.recommend(Ragged.from_lists(seeds), k)
+    expected = _reference_cooccurrence(playlists, 60, seeds, k, exponent=0.0)
+    assert got.tolist() == [[track for track, _ in row] for row in expected]
+
+    # exponent 0.5: irrational scores; the scores at each rank must match the definition's.
+    model = CooccurrenceRecommender(Ragged.from_lists(playlists), 60, exponent=0.5)
+    model.max_batch_rows = 3
+    got = model.recommend(Ragged.from_lists(seeds), k)
+    expected = _reference_cooccurrence(playlists, 60, seeds, k, exponent=0.5)
+    reference = _reference_cooccurrence(playlists, 60, seeds, 60, exponent=0.5)
+    for row, own in enumerate(seeds):
+        full = dict(reference[row])
+        assert len(set(got[row].tolist())) == k and not set(got[row].tolist()) & set(own)
+        assert [full.get(track, 0.0) for track in got[row]] == pytest.approx(
+            [value for _, value in expected[row]], rel=1e-5
+        ), f"row {row} seeds {own}"
+
+
+def test_cooccurrence_scores_match_the_definition() -> None:
+    playlists, seeds = _random_case(7)
+    model = CooccurrenceRecommender(Ragged.from_lists(playlists), 60, exponent=0.5)
+    own = seeds[3] or [0]
+    tracks, score = model.scores(np.array(own))
+    sets = [set(playlist) for playlist in playlists]
+    pop = {track: sum(track in tracks_ for tracks_ in sets) for track in range(60)}
+    expected = {}
+    for playlist in sets:
+        for seed in set(own) & playlist:
+            for track in playlist:
+                expected[track] = expected.get(track, 0.0) + (pop[seed] * pop[track]) ** -0.5
+    assert dict(zip(tracks.tolist(), score.tolist(), strict=True)) == pytest.approx(expected)
