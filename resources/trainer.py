@@ -128,7 +128,9 @@ class VertexTrainer(Trainer):
     def train(
         self, context: dg.AssetExecutionContext, root: str, parameters: dict[str, Any]
     ) -> dg.MaterializeResult:
-        from google.cloud.aiplatform_v1.types import JobState
+        from google.cloud.aiplatform.compat.types import job_state
+
+        JobState = job_state.JobState  # noqa: N806
 
         job = self.submit(context.run_id, root, parameters)
         url = self.console_url(job.resource_name)
@@ -139,11 +141,12 @@ class VertexTrainer(Trainer):
             JobState.JOB_STATE_CANCELLED,
             JobState.JOB_STATE_EXPIRED,
         }
-        while job.state not in finished:
+        state = job.state  # each read fetches the job again
+        while state not in finished:
             time.sleep(self.poll_seconds)
-            job.refresh()
-        if job.state != JobState.JOB_STATE_SUCCEEDED:
-            raise RuntimeError(f"Vertex AI job {job.resource_name} ended {job.state.name}: {url}")
+            state = job.state
+        if state != JobState.JOB_STATE_SUCCEEDED:
+            raise RuntimeError(f"Vertex AI job {job.resource_name} ended {state.name}: {url}")
         return dg.MaterializeResult(
             metadata={
                 **finished_training_metadata(root),

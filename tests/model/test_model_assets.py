@@ -131,3 +131,48 @@ def test_vertex_job_submits() -> None:
         assert job.resource_name.startswith("projects/")
     finally:
         job.cancel()
+
+
+def test_vertex_train_waits_and_records_the_job(tmp_path: Path, monkeypatch) -> None:
+    """Mocked at the Google Cloud border: the job object. Failure names the job and its URL."""
+    import json
+
+    from google.cloud.aiplatform.compat.types import job_state
+
+    model = tmp_path / "model"
+    model.mkdir()
+    history = [
+        {"epoch": 1, "loss": 5.0, "val_loss": 4.0, "examples_per_second": 900.0, "seconds": 2.0},
+        {"epoch": 2, "loss": 4.0, "val_loss": 3.5, "examples_per_second": 1000.0, "seconds": 2.0},
+    ]
+    (model / "history.json").write_text(json.dumps(history))
+    (model / "parameters.json").write_text(json.dumps(TINY.model_dump()))
+
+    class FakeJob:
+        resource_name = "projects/1/locations/us-central1/customJobs/42"
+
+        def __init__(self, states: list) -> None:
+            self._states = iter(states)
+
+        @property
+        def state(self):  # noqa: ANN201 - mirrors aiplatform's refreshing property
+            return next(self._states)
+
+    states = job_state.JobState
+    trainer = VertexTrainer(project="p", staging_bucket="gs://b/v", poll_seconds=0)
+    monkeypatch.setattr(
+        VertexTrainer,
+        "submit",
+        lambda self, *a: FakeJob([states.JOB_STATE_RUNNING, states.JOB_STATE_SUCCEEDED]),
+    )
+    result = trainer.train(dg.build_asset_context(), str(tmp_path), TINY.model_dump())
+    assert result.metadata["vertex_job"] == FakeJob.resource_name
+    assert "customJobs" not in result.metadata["vertex_console"].value
+    assert "/training/42/" in result.metadata["vertex_console"].value
+    assert result.metadata["epochs"].value == 2
+
+    monkeypatch.setattr(
+        VertexTrainer, "submit", lambda self, *a: FakeJob([states.JOB_STATE_FAILED])
+    )
+    with pytest.raises(RuntimeError, match="customJobs/42 ended JOB_STATE_FAILED"):
+        trainer.train(dg.build_asset_context(), str(tmp_path), TINY.model_dump())
