@@ -37,8 +37,8 @@ class BeamRunner(dg.ConfigurableResource, ABC):
     def runner_name(self) -> str: ...
 
     @abstractmethod
-    def pipeline_args(self, job_name: str) -> list[str]:
-        """Command-line style Beam options for one pipeline run."""
+    def pipeline_args(self, job_name: str, rows: int | None = None) -> list[str]:
+        """Command-line style Beam options for one run over `rows` input rows (when known)."""
 
     def prepare(self) -> None:
         """Process-wide setup before a pipeline is built (nothing by default)."""
@@ -57,13 +57,25 @@ class DirectBeamRunner(BeamRunner):
     """
 
     num_workers: int = Field(default=0, description="Worker processes; 0 means one per core.")
+    rows_per_process: int = Field(
+        default=400_000,
+        description="Input rows that justify one more worker process. Each process costs about "
+        "4 s of CPU importing Beam before its first row (measured on 2 cores), which an input "
+        "of a few hundred thousand rows never earns back; 0 always uses every worker.",
+    )
 
     @property
     def runner_name(self) -> str:
         return "FnApiRunner"
 
-    def pipeline_args(self, job_name: str) -> list[str]:
+    def workers_for(self, rows: int | None) -> int:
         workers = self.num_workers or os.cpu_count() or 1
+        if rows is not None and self.rows_per_process > 0:
+            workers = max(1, min(workers, rows // self.rows_per_process))
+        return workers
+
+    def pipeline_args(self, job_name: str, rows: int | None = None) -> list[str]:
+        workers = self.workers_for(rows)
         return [
             "--runner=FnApiRunner",
             f"--direct_running_mode={'multi_processing' if workers > 1 else 'in_memory'}",
@@ -99,7 +111,7 @@ class DataflowBeamRunner(BeamRunner):
     def runner_name(self) -> str:
         return "DataflowRunner"
 
-    def pipeline_args(self, job_name: str) -> list[str]:
+    def pipeline_args(self, job_name: str, rows: int | None = None) -> list[str]:
         args = [
             "--runner=DataflowRunner",
             f"--project={self.project}",

@@ -16,7 +16,11 @@ from resources.storage import ArtifactStore
 from resources.warehouse import Warehouse
 from twotower_assets.pipelines import example_encoding, tfrecord_pipeline
 from twotower_assets.pipelines.feature_spec import CANDIDATE_FEATURES, TRAINING_FEATURES, Feature
-from twotower_assets.pipelines.tfrecord_pipeline import ShardSettings, write_tfrecords
+from twotower_assets.pipelines.tfrecord_pipeline import (
+    ShardSettings,
+    plan_row_groups,
+    write_tfrecords,
+)
 
 CODE_VERSION = hashlib.sha256(
     (inspect.getsource(example_encoding) + inspect.getsource(tfrecord_pipeline)).encode()
@@ -58,6 +62,8 @@ def materialize_shards(
         artifacts.filesystem.rm(export, recursive=True)
     parquet_files = warehouse.export_parquet(_select_sql(warehouse, folder), export)
     beam.prepare()
+    units = plan_row_groups(parquet_files)
+    rows = sum(unit[2] for unit in units)
     with artifacts.staging("tfrecords", folder) as staging:
         settings = ShardSettings(
             output_dir=staging,
@@ -65,7 +71,8 @@ def materialize_shards(
             compression=config.compression,
             target_shard_bytes=int(config.target_shard_mb * 1024 * 1024),
         )
-        result = write_tfrecords(parquet_files, settings, beam.pipeline_args(job_name_for(folder)))
+        args = beam.pipeline_args(job_name_for(folder), rows=rows)
+        result = write_tfrecords(parquet_files, settings, args, units=units)
     manifest = result.manifest
     return dg.MaterializeResult(
         metadata={

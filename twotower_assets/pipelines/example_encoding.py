@@ -1,8 +1,9 @@
 """Arrow batches -> serialized `tf.train.Example`s and TFRecord framing, column at a time.
 
 The protobuf wire format is written directly with numpy and pyarrow kernels (no per-row Python,
-no TensorFlow import), so Beam workers need only numpy, pyarrow and google-crc32c. The bytes are
-identical to `tf.train.Example.SerializeToString(deterministic=True)` (entries sorted by name).
+no TensorFlow import), so Beam workers need only numpy, pyarrow and google-crc32c. The message
+equals TensorFlow's `tf.train.Example` of the row, same size; map entries are ordered
+fixed-size features first, then the others, each group by name (tests/tfrecords/test_encoding.py).
 """
 
 from __future__ import annotations
@@ -44,7 +45,17 @@ def spec_hash(features: Sequence[Feature]) -> str:
 def varint_sizes(values: np.ndarray) -> np.ndarray:
     """Bytes each unsigned value takes as a protobuf varint (1..10)."""
     values = values.astype(np.uint64, copy=False)
-    return np.searchsorted(_VARINT_LIMITS, values, side="right").astype(np.int64) + 1
+    sizes = np.ones(len(values), dtype=np.int64)
+    if not len(values):
+        return sizes
+    # One comparison per byte the largest value needs (most are 1-2): about 5x faster than
+    # searchsorted over the ten limits, which was a quarter of the encoding time.
+    top = int(values.max())
+    for limit in _VARINT_LIMITS:
+        if top < int(limit):
+            break
+        sizes += values >= limit
+    return sizes
 
 
 def segment_sizes(segment: Segment, rows: int) -> np.ndarray | int:
@@ -59,47 +70,63 @@ def segment_sizes(segment: Segment, rows: int) -> np.ndarray | int:
     return varint_sizes(segment)
 
 
-def _write_varints(values: np.ndarray, matrix: np.ndarray, mask: np.ndarray, column: int) -> int:
-    values = values.astype(np.uint64, copy=False)
-    sizes = varint_sizes(values)
-    width = int(sizes.max()) if len(sizes) else 1
+def _write_varints(
+    values: np.ndarray, sizes: np.ndarray, width: int, matrix: np.ndarray, column: int
+) -> None:
     for byte in range(width):
         group = (values >> np.uint64(7 * byte)) & np.uint64(0x7F)
         more = sizes > byte + 1
         matrix[:, column + byte] = group | (more.astype(np.uint64) << np.uint64(7))
-        mask[:, column + byte] = sizes > byte
-    return width
 
 
 def compose(segments: Sequence[Segment], rows: int) -> tuple[pa.Array, np.ndarray]:
     """A binary array whose row i is the concatenation of every segment at row i, and sizes."""
+    # Per segment: its column width in a (rows x width) byte matrix and its per-row size.
+    # Bytes past a row's size (short varints, absent segments) are masked out at the end;
+    # when no segment is ragged the matrix is the data as it is (no boolean indexing).
     widths: list[int] = []
+    row_sizes: list[np.ndarray | int] = []
     for segment in segments:
         inner = segment[0] if isinstance(segment, tuple) else segment
         if isinstance(inner, bytes):
-            widths.append(len(inner))
+            size: np.ndarray | int = len(inner)
+            width = len(inner)
         elif inner.ndim == 2:
-            widths.append(inner.shape[1])
+            size = width = inner.shape[1]
         else:
-            widths.append(int(varint_sizes(inner).max()) if rows else 1)
-    matrix = np.empty((rows, sum(widths)), dtype=np.uint8)
-    mask = np.ones((rows, sum(widths)), dtype=bool)
-    column = 0
-    for segment, width in zip(segments, widths, strict=True):
-        present: np.ndarray | None = None
+            size = varint_sizes(inner)
+            width = int(size.max()) if rows else 1
         if isinstance(segment, tuple):
-            segment, present = segment
-        if isinstance(segment, bytes):
-            matrix[:, column : column + width] = np.frombuffer(segment, dtype=np.uint8)
-        elif segment.ndim == 2:
-            matrix[:, column : column + width] = segment
+            size = np.where(segment[1], size, 0)
+        widths.append(width)
+        row_sizes.append(size)
+    total = sum(widths)
+    matrix = np.empty((rows, total), dtype=np.uint8)
+    mask: np.ndarray | None = None
+    column = 0
+    for segment, width, size in zip(segments, widths, row_sizes, strict=True):
+        inner = segment[0] if isinstance(segment, tuple) else segment
+        if isinstance(inner, bytes):
+            matrix[:, column : column + width] = np.frombuffer(inner, dtype=np.uint8)
+        elif inner.ndim == 2:
+            matrix[:, column : column + width] = inner
         else:
-            _write_varints(segment, matrix, mask, column)
-        if present is not None:
-            mask[:, column : column + width] &= present[:, None]
+            _write_varints(
+                inner.astype(np.uint64, copy=False),
+                varint_sizes(inner) if isinstance(segment, tuple) else size,
+                width,
+                matrix,
+                column,
+            )
+        if not isinstance(size, int) and rows and int(size.min()) < width:
+            if mask is None:
+                mask = np.ones((rows, total), dtype=bool)
+            mask[:, column : column + width] = np.arange(width) < size[:, None]
         column += width
-    data = matrix[mask]
-    sizes = mask.sum(axis=1, dtype=np.int64)
+    sizes = np.zeros(rows, dtype=np.int64)
+    for size in row_sizes:
+        sizes += size
+    data = matrix.reshape(-1) if mask is None else matrix[mask]
     return _binary_from(data, sizes), sizes
 
 

@@ -229,10 +229,15 @@ def write_tfrecords(
     parquet_files: Sequence[str],
     settings: ShardSettings,
     pipeline_args: Sequence[str],
+    units: Sequence[tuple[str, int, int]] | None = None,
 ) -> WriteResult:
-    """Run the pipeline over `parquet_files` and wait; returns the manifest it wrote."""
+    """Run the pipeline over `parquet_files` and wait; returns the manifest it wrote.
+
+    `units`: the row groups of `parquet_files` when the caller already planned them.
+    """
     started = time.perf_counter()
-    units = plan_row_groups(parquet_files)
+    if units is None:
+        units = plan_row_groups(parquet_files)
     pipeline = beam.Pipeline(options=PipelineOptions(list(pipeline_args)))
     build_pipeline(pipeline, units, settings)
     result = pipeline.run()
