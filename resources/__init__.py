@@ -16,12 +16,12 @@ from resources.mpd_source import MpdSource
 from resources.settings import ConfigurationError, GcpSettings, mpd_dir, profile_name, twotower_home
 from resources.storage import ArtifactStore
 from resources.trainer import LocalTrainer, Trainer, VertexTrainer
-from resources.warehouse import BigQueryWarehouse, DuckDBWarehouse, Warehouse
+from resources.warehouse import DuckDBWarehouse, Warehouse
 
 __all__ = [
+    "BigQueryWarehouse",
     "ArtifactStore",
     "BeamRunner",
-    "BigQueryWarehouse",
     "ConfigurationError",
     "DataflowBeamRunner",
     "DatasetSettings",
@@ -61,6 +61,8 @@ def _local_resources() -> dict[str, Any]:
 def _gcp_resources() -> dict[str, Any]:
     from dagster_gcp import BigQueryResource
 
+    from resources.bigquery import BigQueryWarehouse
+
     gcp = GcpSettings.from_environment()
     import os
 
@@ -95,3 +97,12 @@ def _mpd_dir_set() -> bool:
     import os
 
     return bool(os.environ.get("TWOTOWER_MPD_DIR", "").strip())
+
+
+def __getattr__(name: str) -> Any:
+    # `from resources import BigQueryWarehouse` works without importing Google clients up front.
+    if name == "BigQueryWarehouse":
+        from resources.bigquery import BigQueryWarehouse
+
+        return BigQueryWarehouse
+    raise AttributeError(f"module 'resources' has no attribute {name!r}")

@@ -35,6 +35,8 @@ defs = dg.Definitions(
     asset_checks=dg.load_asset_checks_from_modules(list(_GROUPS.values())),
     jobs=jobs.JOBS,
     resources=build_resources(),
-    # Two steps at once on the 2-core default; DuckDB writes are serialized by the warehouse.
-    executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
+    # One process per run: every step would otherwise pay the import of Dagster, Beam and
+    # TensorFlow again (tens of seconds on 2 cores), DuckDB takes one writer at a time anyway,
+    # and Beam and TensorFlow already use every core inside their own steps.
+    executor=dg.in_process_executor,
 )
