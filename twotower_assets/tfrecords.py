@@ -5,7 +5,7 @@ staging folder and swaps it into place; checks re-read what was written.
 """
 
 import hashlib
-import inspect
+from pathlib import Path
 from typing import Literal
 
 import dagster as dg
@@ -14,16 +14,16 @@ from pydantic import Field
 from resources.beam import BeamRunner, job_name_for
 from resources.storage import ArtifactStore
 from resources.warehouse import Warehouse
-from twotower_assets.pipelines import example_encoding, tfrecord_pipeline
+from twotower_assets.pipelines import example_encoding
 from twotower_assets.pipelines.feature_spec import CANDIDATE_FEATURES, TRAINING_FEATURES, Feature
-from twotower_assets.pipelines.tfrecord_pipeline import (
-    ShardSettings,
-    plan_row_groups,
-    write_tfrecords,
-)
 
+# Beam is imported inside the asset functions: loading the definitions must stay cheap.
+_PIPELINES = Path(__file__).resolve().parent / "pipelines"
 CODE_VERSION = hashlib.sha256(
-    (inspect.getsource(example_encoding) + inspect.getsource(tfrecord_pipeline)).encode()
+    b"".join(
+        (_PIPELINES / name).read_bytes()
+        for name in ("example_encoding.py", "tfrecord_pipeline.py", "feature_spec.py")
+    )
 ).hexdigest()[:16]
 
 
@@ -62,6 +62,12 @@ def materialize_shards(
         artifacts.filesystem.rm(export, recursive=True)
     parquet_files = warehouse.export_parquet(_select_sql(warehouse, folder), export)
     beam.prepare()
+    from twotower_assets.pipelines.tfrecord_pipeline import (
+        ShardSettings,
+        plan_row_groups,
+        write_tfrecords,
+    )
+
     units = plan_row_groups(parquet_files)
     rows = sum(unit[2] for unit in units)
     with artifacts.staging("tfrecords", folder) as staging:
@@ -121,6 +127,8 @@ def verify_shards(folder: str, warehouse: Warehouse, artifacts: ArtifactStore) -
     from twotower_assets.pipelines.feature_spec import parse_spec
 
     output_dir = artifacts.path("tfrecords", folder)
+    from twotower_assets.pipelines import tfrecord_pipeline
+
     manifest = tfrecord_pipeline.read_manifest(output_dir)
     problems: list[str] = []
     features = _features(folder)
