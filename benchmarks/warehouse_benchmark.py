@@ -5,7 +5,7 @@ builder into a fresh DuckDB file (default memory limit 4GB, spilling to disk), t
 tracks, training_pairs and the holdout tables, printing rows, seconds and peak process memory
 per table, and the per-playlist cost ratio between the sizes.
 
-    .venv/bin/python benchmarks/warehouse_benchmark.py [--sizes 10000 100000] [--work DIR]
+    .venv/bin/python benchmarks/warehouse_benchmark.py [--sizes 10000 100000] [--work DIR] [--keep]
 """
 
 from __future__ import annotations
@@ -49,25 +49,13 @@ class PeakMemory:
         self._thread.join()
 
 
-def run_size(playlists: int, work: Path, dataset: DatasetSettings) -> dict[str, float]:
+def run_size(playlists: int, work: Path, dataset: DatasetSettings, keep: bool) -> dict[str, float]:
     folder = work / f"size_{playlists}"
-    shutil.rmtree(folder, ignore_errors=True)
-    started = time.perf_counter()
-    generate_mpd(folder / "mpd", playlists, seed=1)
-    print(f"[{playlists}] generated in {time.perf_counter() - started:.1f} s", flush=True)
     warehouse = DuckDBWarehouse(database=str(folder / "warehouse.duckdb"))
-    started = time.perf_counter()
-    for path in list_slice_files(str(folder / "mpd")):
-        key = Path(path).name.removeprefix("mpd.slice.").removesuffix(".json")
-        tables = slice_tables(key, path)
-        warehouse.replace_rows("playlists", "slice", key, tables.playlists)
-        warehouse.replace_rows("playlist_tracks", "slice", key, tables.playlist_tracks)
-    tracks_in = warehouse.row_count("playlist_tracks")
-    print(
-        f"[{playlists}] ingested {tracks_in} playlist tracks in "
-        f"{time.perf_counter() - started:.1f} s",
-        flush=True,
-    )
+    if keep and warehouse.table_exists("playlist_tracks"):
+        print(f"[{playlists}] reusing the ingested sample in {folder}", flush=True)
+    else:
+        ingest_sample(playlists, folder, warehouse)
     flags = load_enrichment(warehouse, None)
     params = {
         "history_length": dataset.history_length,
@@ -93,18 +81,41 @@ def run_size(playlists: int, work: Path, dataset: DatasetSettings) -> dict[str, 
         )
     total = sum(seconds.values())
     print(f"[{playlists}] all tables: {total:.1f} s, {total / playlists * 1e3:.3f} ms per playlist")
-    shutil.rmtree(folder, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(folder, ignore_errors=True)
     return seconds
+
+
+def ingest_sample(playlists: int, folder: Path, warehouse: DuckDBWarehouse) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    started = time.perf_counter()
+    generate_mpd(folder / "mpd", playlists, seed=1)
+    print(f"[{playlists}] generated in {time.perf_counter() - started:.1f} s", flush=True)
+    started = time.perf_counter()
+    for path in list_slice_files(str(folder / "mpd")):
+        key = Path(path).name.removeprefix("mpd.slice.").removesuffix(".json")
+        tables = slice_tables(key, path)
+        warehouse.replace_rows("playlists", "slice", key, tables.playlists)
+        warehouse.replace_rows("playlist_tracks", "slice", key, tables.playlist_tracks)
+    tracks_in = warehouse.row_count("playlist_tracks")
+    print(
+        f"[{playlists}] ingested {tracks_in} playlist tracks in "
+        f"{time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep (and reuse) the ingested samples under --work"
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="warehouse_benchmark_"))
     dataset = DatasetSettings()
-    results = {size: run_size(size, work, dataset) for size in args.sizes}
+    results = {size: run_size(size, work, dataset, args.keep) for size in args.sizes}
     if len(results) >= 2:
         small, large = min(results), max(results)
         per_small = sum(results[small].values()) / small
