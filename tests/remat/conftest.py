@@ -66,9 +66,16 @@ class Graph:
         self.checks = list(dg.load_asset_checks_from_modules(list(groups.values())))
 
     def add_slice(self, key: str) -> None:
-        """A new slice file arrives in the MPD folder."""
+        """A new slice file arrives in the MPD folder, then the definitions are reloaded
+        (the UI's "Reload definitions"): the slice partitions are the files present."""
         assert not (self.mpd_dir / slice_file(key)).exists(), f"slice {key} is already there"
         shutil.copy(self.sample_dir / slice_file(key), self.mpd_dir)
+        self.rebuild(reload=["twotower_assets.partitions", "twotower_assets.ingest"])
+
+    def partition_keys(self) -> list[str]:
+        ingest = next(a for a in self.assets if dg.AssetKey("playlists") in a.keys)
+        assert ingest.partitions_def is not None
+        return list(ingest.partitions_def.get_partition_keys())
 
     def warehouse_rows_by_slice(self, table: str) -> dict[str, int]:
         wh = self.resources["warehouse"]
@@ -90,6 +97,10 @@ class Graph:
         keys = {dg.AssetKey(n) for n in names}
         selection = dg.AssetSelection.assets(*keys).upstream()
         return {k.to_user_string() for k in selection.resolve(graph)}
+
+    def parents(self, name: str) -> set[str]:
+        node = self.asset_graph().get(dg.AssetKey(name))
+        return {key.to_user_string() for key in node.parent_keys}
 
     def downstream(self, name: str, within: set[str]) -> set[str]:
         graph = self.asset_graph()
@@ -203,5 +214,8 @@ def graph(tmp_path_factory: pytest.TempPathFactory, remat_sample: Path) -> Itera
                 mpd_dir=mpd_dir,
                 sample_dir=remat_sample,
             )
-            g.rebuild()
+            g.rebuild(reload=["twotower_assets.partitions", "twotower_assets.ingest"])
             yield g
+        # Leave the modules as the rest of the session expects them (no MPD folder).
+    for name in ("twotower_assets.partitions", "twotower_assets.ingest"):
+        importlib.reload(importlib.import_module(name))
