@@ -155,7 +155,10 @@ class DuckDBWarehouse(Warehouse):
     def query(self, sql: str) -> pa.Table:
         with self.connect() as connection:
             try:
-                return connection.execute(sql).to_arrow_table()
+                relation = connection.sql(sql)
+                if relation is None:
+                    raise WarehouseError(f"not a query (returns no rows): {sql[:200]}")
+                return relation.to_arrow_table()
             except Exception as error:
                 raise WarehouseError(f"DuckDB query failed: {error}\n--- SQL ---\n{sql}") from error
 

@@ -203,9 +203,8 @@ def print_evaluation() -> None:
     table = warehouse.query(
         f"SELECT model, metric, category, value FROM {warehouse.table_ref('retrieval_metrics')}"
     )
-    try:
-        from twotower_assets.evaluation_logic import format_comparison
-    except ImportError:
-        print(table.to_pandas().to_string(), flush=True)
-        return
-    print("\n" + format_comparison(table), flush=True)
+    from twotower_assets.evaluation_logic.report import format_comparison
+
+    held_out = warehouse.row_count("holdout_playlists")
+    print(f"\nHeld-out playlists: {held_out:,} (challenge-style continuation, 500 per playlist)")
+    print(format_comparison(table), flush=True)
