@@ -60,12 +60,14 @@ def contiguous_ranges(keys: Sequence[str]) -> list[tuple[str, str]]:
     return ranges
 
 
-def _dagster(args: Sequence[str], env: dict[str, str]) -> None:
+def _dagster(args: Sequence[str], env: dict[str, str]) -> bool:
+    """Run one `dagster` CLI command; True when it succeeded."""
     command = [str(Path(sys.executable).parent / "dagster"), *args]
     print("$ " + " ".join(command), flush=True)
     completed = subprocess.run(command, env=env, check=False)
     if completed.returncode != 0:
-        raise SystemExit(f"dagster exited with {completed.returncode}: {' '.join(args)}")
+        print(f"dagster exited with {completed.returncode}: {' '.join(args)}", flush=True)
+    return completed.returncode == 0
 
 
 def run_main_job(playlists: int, seed: int) -> int:
