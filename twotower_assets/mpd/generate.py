@@ -1,29 +1,28 @@
 """A synthetic MPD: slice files in exactly the MPD layout, realistic and learnable.
 
 Realistic: calibrated to the published MPD statistics (reference/mpd_stats.md): skewed lengths
-(mean ~66, 5..250, a few longer), long-tailed track popularity, catalogue sizes in the MPD's
-ratios to the number of playlists, ~2% descriptions, titles from a realistic distribution.
-Learnable: every playlist has a theme (title) that picks genres and eras; artists own albums own
-tracks; tracks come in runs of the same album; so co-occurrence carries real signal.
-Deterministic per seed (each slice has its own random stream, whatever the worker count) and
-streaming: the catalogue is a few flat integer arrays; names and URIs are hashed on demand.
+(mean ~66, 5..250, a few longer), a long-tailed track popularity (a popular head plus a deep
+catalogue whose tracks mostly land in one playlist), catalogue sizes in the MPD's ratios to the
+number of playlists, ~2% descriptions, titles from a Zipf-shaped title distribution whose head is
+the real one ("country", "chill", "rap", ...) and whose tail is invented, in surface variants.
+Learnable: every playlist has a theme (its title's theme) that picks genres and eras; artists own
+albums own tracks; tracks come in runs of the same album; so co-occurrence carries real signal.
+Deterministic per seed (each slice has its own numpy random stream, whatever the worker count)
+and streaming: the catalogue is a few flat integer arrays; names and URIs are hashed from ids.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
-import random
-from array import array
-from bisect import bisect
-from collections.abc import Sequence
+import string
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
-from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 
 SLICE_SIZE = 1000
@@ -31,7 +30,9 @@ FULL_SCALE = 1_000_000
 _M64 = (1 << 64) - 1
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # Byte -> base62 character (a slight bias toward the first 8 characters is harmless here).
-_BASE62_TABLE = bytes(ord(_BASE62[value % 62]) for value in range(256))
+_BASE62_TABLE = np.frombuffer(
+    bytes(ord(_BASE62[value % 62]) for value in range(256)), dtype=np.uint8
+)
 
 GENRES = (
     "pop", "rap", "country", "rock", "rnb", "edm", "indie", "latin", "christian", "holiday",
@@ -42,105 +43,172 @@ GENRE_SIZE = (14, 12, 9, 10, 7, 7, 8, 5, 4, 2, 4, 3, 2, 4, 5, 2, 2, 3, 4, 3)
 ERAS = ("60s-70s", "80s", "90s", "00s", "2010-14", "2015-17")
 ERA_WEIGHTS = (8, 7, 12, 20, 26, 27)
 
-# Themes: (weight, canonical titles with weights, genre mix, preferred eras or None).
-# A theme ties the title to the content, which is what makes titles predictive.
-_T = tuple[float, tuple[tuple[str, float], ...], dict[str, float], tuple[int, ...] | None]
-THEMES: tuple[_T, ...] = (
-    (5.0, (("country", 40), ("Country", 12), ("country music", 5), ("Country Music", 4),
-           ("country 🤠", 2), ("COUNTRY", 2), ("country jams", 3), ("Country Songs", 2)),
-     {"country": 0.9, "folk": 0.1}, None),
-    (4.5, (("chill", 40), ("Chill", 14), ("chill vibes", 6), ("chillin", 3), ("Chill 🌙", 2),
-           ("relax", 3), ("chill songs", 2)),
-     {"lofi": 0.35, "indie": 0.3, "rnb": 0.2, "pop": 0.15}, None),
-    (4.0, (("rap", 40), ("Rap", 14), ("hip hop", 6), ("Hip Hop", 5), ("rap 🔥", 2), ("RAP", 2)),
-     {"rap": 1.0}, (3, 4, 5)),
-    (4.3, (("workout", 36), ("Workout", 14), ("gym", 8), ("Gym", 5), ("running", 4),
-           ("workout mix", 3), ("lift 💪", 1)),
-     {"rap": 0.4, "edm": 0.35, "pop": 0.25}, (4, 5)),
-    (3.8, (("oldies", 40), ("Oldies", 14), ("classics", 5), ("golden oldies", 3),
-           ("old school", 4)),
-     {"rock": 0.4, "pop": 0.3, "rnb": 0.3}, (0,)),
-    (3.3, (("christmas", 45), ("Christmas", 18), ("Christmas Music", 5), ("xmas", 4),
-           ("christmas 🎄", 2)),
-     {"holiday": 1.0}, None),
-    (4.0, (("rock", 35), ("Rock", 12), ("classic rock", 8), ("Classic Rock", 5),
-           ("rock n roll", 2)),
-     {"rock": 0.8, "metal": 0.1, "alternative": 0.1}, (0, 1, 2)),
-    (3.5, (("party", 36), ("Party", 12), ("party playlist", 3), ("pregame", 4), ("turn up", 3)),
-     {"pop": 0.4, "edm": 0.3, "rap": 0.3}, (4, 5)),
-    (4.2, (("throwback", 30), ("throwbacks", 21), ("Throwback", 10), ("Throwbacks", 6),
-           ("2000s", 4), ("90s", 4)),
-     {"pop": 0.4, "rap": 0.3, "rnb": 0.3}, (2, 3)),
-    (2.4, (("jams", 40), ("Jams", 12), ("my jams", 5), ("JAMS", 2)),
-     {"pop": 0.4, "rap": 0.3, "rnb": 0.15, "indie": 0.15}, None),
-    (2.6, (("worship", 40), ("Worship", 15), ("church", 4), ("praise", 4), ("Jesus", 3)),
-     {"christian": 1.0}, None),
-    (2.5, (("summer", 40), ("Summer", 15), ("summer 2017", 6), ("summer vibes ☀️", 2)),
-     {"pop": 0.4, "edm": 0.3, "latin": 0.15, "reggae": 0.15}, (4, 5)),
-    (2.3, (("feels", 40), ("sad", 10), ("Feels", 8), ("sad songs", 4), ("💔", 1)),
-     {"rnb": 0.35, "indie": 0.35, "pop": 0.3}, (4, 5)),
-    (2.2, (("new", 40), ("New", 12), ("new music", 4), ("new stuff", 3)),
-     {"pop": 0.4, "rap": 0.3, "edm": 0.15, "indie": 0.15}, (5,)),
-    (2.0, (("disney", 40), ("Disney", 20), ("kids", 4), ("Disney songs", 3)),
-     {"kids": 1.0}, None),
-    (2.0, (("lit", 40), ("Lit", 12), ("🔥🔥🔥", 3), ("litty", 2)),
-     {"rap": 0.7, "edm": 0.3}, (5,)),
-    (1.8, (("latin", 20), ("Spanish", 10), ("reggaeton", 10), ("español", 3)),
-     {"latin": 1.0}, None),
-    (1.6, (("edm", 30), ("EDM", 15), ("house", 6), ("electronic", 4)), {"edm": 1.0}, None),
-    (1.6, (("r&b", 20), ("R&B", 15), ("rnb", 10), ("slow jams", 6)), {"rnb": 1.0}, None),
-    (1.6, (("indie", 30), ("Indie", 12), ("alt", 6), ("alternative", 6)),
-     {"indie": 0.6, "alternative": 0.4}, None),
-    (1.0, (("metal", 30), ("Metal", 10), ("heavy", 4)), {"metal": 1.0}, None),
-    (1.0, (("jazz", 30), ("Jazz", 10), ("smooth jazz", 3)), {"jazz": 1.0}, (0, 1)),
-    (1.0, (("study", 30), ("Study", 10), ("focus", 6), ("piano", 5)),
-     {"classical": 0.6, "lofi": 0.4}, None),
-    (0.8, (("reggae", 30), ("Reggae", 10), ("island vibes 🌴", 2)), {"reggae": 1.0}, None),
-    (0.8, (("kpop", 30), ("KPOP", 10), ("k-pop", 6)), {"kpop": 1.0}, (4, 5)),
-    (1.0, (("folk", 20), ("acoustic", 15), ("Acoustic", 8)), {"folk": 0.7, "indie": 0.3}, None),
-    (0.9, (("punk", 20), ("pop punk", 15), ("emo", 10)), {"punk": 0.8, "alternative": 0.2},
-     (3, 4)),
-    # Personal titles: a broad mix, titled from a large invented pool (the long tail).
-    (140.0, (("music", 6), ("my playlist", 8), ("road trip", 8), ("Road Trip", 4),
-            ("good vibes", 6), ("songs", 5), ("random", 5), ("car", 4), ("sleep", 4),
-            ("shower", 3), ("favorites", 6), ("Favorites", 3), ("mix", 4), ("vibes", 5),
-            ("2017", 3), ("2016", 3), ("wedding", 2), ("beach", 3), ("love", 4), ("happy", 3)),
-     {genre: size for genre, size in zip(GENRES, GENRE_SIZE, strict=True)}, None),
+
+@dataclass(frozen=True)
+class Theme:
+    """What a playlist is about: its title distribution and the content that title implies.
+
+    `titles` are normalized titles with their share of ALL playlists in percent (the head of the
+    MPD's title distribution); `tail` is the percent of all playlists of this theme titled from
+    the theme's invented long tail (the personal theme takes whatever is left to 100).
+    """
+
+    titles: tuple[tuple[str, float], ...]
+    tail: float
+    mix: dict[str, float]
+    eras: tuple[int, ...] | None
+    keywords: tuple[str, ...]
+
+
+THEMES: tuple[Theme, ...] = (
+    Theme((("country", 1.0), ("country music", 0.12), ("classic country", 0.06),
+           ("country jams", 0.05), ("country songs", 0.05), ("old country", 0.04),
+           ("new country", 0.04)), 0.9, {"country": 0.9, "folk": 0.1}, None,
+          ("country", "truck", "backroads", "whiskey", "boots", "southern", "porch", "cowboy")),
+    Theme((("chill", 1.0), ("relax", 0.15), ("chill vibes", 0.1), ("chillin", 0.06),
+           ("mellow", 0.04), ("chill songs", 0.04), ("sunday morning", 0.03)), 0.9,
+          {"lofi": 0.35, "indie": 0.3, "rnb": 0.2, "pop": 0.15}, None,
+          ("chill", "mellow", "calm", "lazy", "sunday", "coffee", "rainy day", "slow")),
+    Theme((("rap", 0.85), ("hip hop", 0.3), ("trap", 0.08), ("rap music", 0.04),
+           ("hip-hop", 0.04)), 0.7, {"rap": 1.0}, (3, 4, 5),
+          ("rap", "trap", "bars", "hip hop", "hood", "flow", "beats")),
+    Theme((("workout", 0.85), ("gym", 0.3), ("running", 0.2), ("lifting", 0.06),
+           ("workout mix", 0.05), ("cardio", 0.05), ("run", 0.05)), 0.6,
+          {"rap": 0.4, "edm": 0.35, "pop": 0.25}, (4, 5),
+          ("workout", "gym", "run", "lift", "pump", "sweat", "beast mode", "cardio")),
+    Theme((("oldies", 0.81), ("old school", 0.25), ("classics", 0.2), ("80s", 0.15),
+           ("70s", 0.1), ("60s", 0.08), ("golden oldies", 0.04), ("motown", 0.04)), 0.5,
+          {"rock": 0.4, "pop": 0.3, "rnb": 0.3}, (0, 1),
+          ("oldies", "old school", "classics", "golden", "retro", "vintage", "motown")),
+    Theme((("christmas", 0.8), ("christmas music", 0.15), ("xmas", 0.06),
+           ("christmas songs", 0.05), ("holiday", 0.04), ("christmas playlist", 0.03)), 0.35,
+          {"holiday": 1.0}, None,
+          ("christmas", "xmas", "holiday", "winter", "snow", "santa", "merry")),
+    Theme((("rock", 0.68), ("classic rock", 0.3), ("rock n roll", 0.04), ("hard rock", 0.03),
+           ("rock music", 0.03)), 0.5, {"rock": 0.8, "metal": 0.1, "alternative": 0.1},
+          (0, 1, 2), ("rock", "classic rock", "guitar", "riffs", "rock n roll", "garage")),
+    Theme((("party", 0.62), ("pregame", 0.15), ("dance", 0.1), ("turn up", 0.08),
+           ("party playlist", 0.04), ("party music", 0.03)), 0.6,
+          {"pop": 0.4, "edm": 0.3, "rap": 0.3}, (4, 5),
+          ("party", "pregame", "dance", "turn up", "club", "friday", "saturday")),
+    Theme((("throwback", 0.59), ("throwbacks", 0.4), ("90s", 0.2), ("2000s", 0.2),
+           ("early 2000s", 0.05), ("nostalgia", 0.05), ("00s", 0.03)), 0.6,
+          {"pop": 0.4, "rap": 0.3, "rnb": 0.3}, (2, 3),
+          ("throwback", "throwbacks", "90s", "2000s", "nostalgia", "middle school")),
+    Theme((("jams", 0.51), ("bops", 0.06), ("bangers", 0.06), ("my jams", 0.05),
+           ("good songs", 0.05)), 0.5, {"pop": 0.4, "rap": 0.3, "rnb": 0.15, "indie": 0.15},
+          None, ("jams", "bops", "bangers", "tunes", "hits")),
+    Theme((("worship", 0.51), ("gospel", 0.08), ("christian", 0.08), ("praise", 0.06),
+           ("church", 0.06), ("jesus", 0.05), ("worship music", 0.04)), 0.4,
+          {"christian": 1.0}, None, ("worship", "praise", "jesus", "faith", "grace", "church")),
+    Theme((("summer", 0.49), ("summer 2017", 0.1), ("beach", 0.1), ("summer vibes", 0.08),
+           ("summer 2016", 0.06), ("summer jams", 0.04)), 0.6,
+          {"pop": 0.4, "edm": 0.3, "latin": 0.15, "reggae": 0.15}, (4, 5),
+          ("summer", "beach", "sun", "pool", "vacation", "island", "tan")),
+    Theme((("feels", 0.47), ("sad", 0.3), ("sad songs", 0.06), ("in my feels", 0.05),
+           ("heartbreak", 0.04), ("emotional", 0.03), ("sad af", 0.03)), 0.7,
+          {"rnb": 0.35, "indie": 0.35, "pop": 0.3}, (4, 5),
+          ("feels", "sad", "heartbreak", "tears", "lonely", "crying", "moody")),
+    Theme((("new", 0.46), ("new music", 0.06), ("new stuff", 0.04), ("new songs", 0.04),
+           ("fresh", 0.03), ("new playlist", 0.03)), 0.4,
+          {"pop": 0.4, "rap": 0.3, "edm": 0.15, "indie": 0.15}, (5,),
+          ("new", "fresh", "latest", "current", "now")),
+    Theme((("disney", 0.42), ("kids", 0.08), ("musicals", 0.05), ("disney songs", 0.04),
+           ("disney music", 0.03)), 0.3, {"kids": 1.0}, None,
+          ("disney", "kids", "princess", "musicals", "broadway", "cartoon")),
+    Theme((("lit", 0.41), ("🔥", 0.06), ("lit af", 0.05), ("turnt", 0.04), ("🔥🔥🔥", 0.04),
+           ("fire", 0.03)), 0.4, {"rap": 0.7, "edm": 0.3}, (5,),
+          ("lit", "turnt", "fire", "savage", "hype", "litty")),
+    Theme((("spanish", 0.15), ("latin", 0.12), ("reggaeton", 0.12), ("latino", 0.03),
+           ("musica", 0.05)), 0.5, {"latin": 1.0}, None,
+          ("latin", "spanish", "reggaeton", "salsa", "fiesta", "musica")),
+    Theme((("edm", 0.25), ("house", 0.06), ("electronic", 0.06), ("dubstep", 0.05),
+           ("edm mix", 0.03)), 0.5, {"edm": 1.0}, None,
+          ("edm", "house", "bass", "drop", "rave", "electro", "festival")),
+    Theme((("slow jams", 0.15), ("r&b", 0.12), ("rnb", 0.08), ("soul", 0.06), ("r&b soul", 0.03)),
+          0.5, {"rnb": 1.0}, None, ("r&b", "rnb", "soul", "slow jams", "smooth", "bae")),
+    Theme((("indie", 0.25), ("alternative", 0.2), ("alt", 0.06), ("indie rock", 0.05)), 0.7,
+          {"indie": 0.6, "alternative": 0.4}, None,
+          ("indie", "alt", "alternative", "indie rock", "hipster", "vinyl")),
+    Theme((("metal", 0.15), ("heavy metal", 0.04), ("hardcore", 0.03)), 0.3, {"metal": 1.0},
+          None, ("metal", "heavy", "hardcore", "thrash", "doom")),
+    Theme((("jazz", 0.15), ("blues", 0.06), ("smooth jazz", 0.03)), 0.25, {"jazz": 1.0}, (0, 1),
+          ("jazz", "blues", "swing", "smooth", "lounge")),
+    Theme((("sleep", 0.3), ("study", 0.3), ("focus", 0.08), ("classical", 0.08), ("piano", 0.06),
+           ("study music", 0.05), ("homework", 0.05), ("instrumental", 0.05)), 0.6,
+          {"classical": 0.6, "lofi": 0.4}, None,
+          ("study", "focus", "sleep", "piano", "homework", "reading", "calm")),
+    Theme((("reggae", 0.1), ("island vibes", 0.02)), 0.2, {"reggae": 1.0}, None,
+          ("reggae", "island", "roots", "irie")),
+    Theme((("kpop", 0.1), ("k-pop", 0.05), ("bts", 0.05)), 0.25, {"kpop": 1.0}, (4, 5),
+          ("kpop", "k-pop", "idol", "bias")),
+    Theme((("acoustic", 0.15), ("folk", 0.08), ("acoustic covers", 0.03)), 0.4,
+          {"folk": 0.7, "indie": 0.3}, None, ("acoustic", "folk", "coffeehouse", "campfire")),
+    Theme((("emo", 0.12), ("pop punk", 0.1), ("punk", 0.06)), 0.4,
+          {"punk": 0.8, "alternative": 0.2}, (3, 4), ("emo", "punk", "pop punk", "angst", "scene")),
+    Theme((("pop", 0.2), ("top hits", 0.04), ("pop music", 0.03)), 0.4, {"pop": 1.0}, (4, 5),
+          ("pop", "hits", "top 40", "radio", "charts")),
+    # Personal: a taste of one or two genres; mostly invented titles (the bulk of the tail).
+    Theme((("music", 0.3), ("vibes", 0.3), ("road trip", 0.3), ("good vibes", 0.25),
+           ("favorites", 0.25), ("car", 0.2), ("songs", 0.2), ("random", 0.2), ("mix", 0.2),
+           ("love", 0.2), ("happy", 0.2), ("my playlist", 0.15), ("2017", 0.15), ("playlist", 0.15),
+           ("driving", 0.12), ("2016", 0.1), ("wedding", 0.1), ("shower", 0.1), ("favs", 0.1),
+           ("dinner", 0.05)), 0.0, {}, None, ()),
 )  # fmt: skip
-# Probability that a playlist of a theme gets a surface variant of an invented title instead.
-RARE_TITLE_SHARE = (0.2, 0.72)  # (genre themes, personal theme)
+_PERSONAL_THEME = len(THEMES) - 1
+
 _WORDS = (
     "love", "night", "summer", "fire", "dream", "heart", "road", "light", "blue", "gold",
     "wild", "river", "city", "moon", "sun", "rain", "young", "home", "ghost", "sweet", "dance",
     "girl", "boy", "baby", "time", "life", "mind", "soul", "star", "sky", "ocean", "stone",
     "shadow", "fever", "honey", "midnight", "echo", "velvet", "neon", "paper", "silver", "storm",
     "west", "south", "highway", "money", "party", "lonely", "crazy", "forever", "tonight",
+    "late", "drive", "good", "bad", "sad", "happy", "mood", "vibes", "feelings", "memories",
+    "morning", "sunday", "friday", "weekend", "cruise", "escape", "bliss", "chaos", "magic",
+    "lazy", "golden", "electric", "cosmic", "sunset", "sunrise", "winter", "spring", "autumn",
+    "coffee", "rainy", "random", "songs", "tunes", "jams", "music", "stuff", "things", "hits",
 )  # fmt: skip
+_SUFFIXES = ("mix", "vibes", "playlist", "songs", "2017", "faves", "stuff", "jams", "music")
 _SYLLABLES = (
     "ka", "lo", "mi", "ra", "ven", "tor", "sa", "lin", "do", "rey", "ja", "nel", "ko", "bri",
     "an", "ta", "vi", "mo", "zen", "el", "ly", "ro", "na", "dre", "quin", "sol", "ber", "fa",
     "gi", "hal", "is", "ju", "ke", "lu", "mar", "no", "pe", "ri", "su", "te", "ul", "xa", "yo",
 )  # fmt: skip
-_EMOJI = ("🔥", "💯", "✨", "🎶", "❤️", "😎", "🌙", "☀️", "💔", "🌴", "🤘", "😭")
+_EMOJI = (
+    "🔥", "💯", "✨", "🎶", "❤️", "😎", "🌙", "☀️", "💔", "🌴", "🤘", "😭", "🎧", "💕", "🙌", "🌊",
+)  # fmt: skip
 _DESCRIPTIONS = (
     "songs for the drive", "my favorite songs right now", "for when you need to focus",
     "good music only", "the best of the best", "updated weekly", "for the gym", "late nights",
     "rainy day music", "sing along", "tunes for the weekend", "all the feels",
 )  # fmt: skip
 
-# Run lengths: how many consecutive tracks of one album a single pick adds.
-_RUNS = (1, 2, 3, 4, 5, 6, 8)
-_RUN_CUM = tuple(accumulate((0.52, 0.18, 0.1, 0.07, 0.05, 0.04, 0.04)))
-# Per-artist track popularity: Zipf over the artist's tracks (first tracks are the hits).
-_MAX_ARTIST_TRACKS = 600
-_TRACK_ZIPF = tuple(accumulate(1.0 / (k + 1) ** 0.6 for k in range(_MAX_ARTIST_TRACKS)))
-# Artist popularity inside a genre: Zipf with exponent > 1 keeps the head stable with N.
+# --- Track popularity --------------------------------------------------------------------------
+# Head picks: genre -> artist (Zipf, exponent > 1 keeps the head stable with N) -> one of the
+# artist's head tracks (Zipf: first tracks are the hits) -> a run along its album.
 _ARTIST_ZIPF_EXPONENT = 1.02
-_ARTIST_ZIPF_OFFSET = 12.0
-# Catalogue sizes per playlist, in the full MPD's observed ratios (artists, albums/artist).
-_ARTISTS_PER_PLAYLIST = 0.30
+_ARTIST_ZIPF_OFFSET = 6.0
+_MAX_ARTIST_TRACKS = 600
+_TRACK_ZIPF = np.cumsum(1.0 / (np.arange(_MAX_ARTIST_TRACKS) + 1.0) ** 0.9)
+_RUNS = np.array([1, 2, 3, 4, 5, 6, 8])
+_RUN_CUM = np.cumsum([0.52, 0.18, 0.1, 0.07, 0.05, 0.04, 0.04])
+# Deep picks (the long tail): an artist with a flat preference, then a uniform track of the
+# artist's deep catalogue (album tracks nobody else plays); the catalogue is large enough that
+# most deep tracks drawn at all are drawn once, which is the MPD's long tail.
+_DEEP_PICK_SHARE = 0.03
+_DEEP_ARTIST_EXPONENT = 0.3
+_DEEP_TRACKS_MEAN = 17.0
+_DEEP_ALBUM_SIZE = 12
+_DEEP_RUNS = np.array([1, 2, 3])
+_DEEP_RUN_CUM = np.cumsum([0.85, 0.11, 0.04])
+# Catalogue size per playlist (artists), in the full MPD's ratio (296k artists per 1M).
+_ARTISTS_PER_PLAYLIST = 0.29
 _MIN_ARTISTS_PER_GENRE = 12
 _LENGTH_MU, _LENGTH_SIGMA = 3.97, 0.86
+# Titles: invented tail titles per playlist count (the pool grows with N, sublinearly).
+_TITLE_POOL_BASE = 200
+_TITLE_POOL_RATE = 0.0115
+_TITLE_ZIPF_FLATNESS = 3.0
 
 
 def _mix(value: int) -> int:
@@ -149,6 +217,14 @@ def _mix(value: int) -> int:
     value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _M64
     value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _M64
     return value ^ (value >> 31)
+
+
+def _mix_array(values: np.ndarray) -> np.ndarray:
+    """splitmix64 over a uint64 array (numpy integer arithmetic wraps modulo 2**64)."""
+    values = values + np.uint64(0x9E3779B97F4A7C15)
+    values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return values ^ (values >> np.uint64(31))
 
 
 @dataclass(frozen=True)
@@ -161,51 +237,71 @@ class GenerationSummary:
 
 
 class Catalogue:
-    """Artists (by genre and era) -> albums -> tracks as contiguous id ranges in flat arrays."""
+    """Artists (by genre and era) -> albums -> tracks as contiguous id ranges in flat arrays.
+
+    Each artist's albums are its head albums (singles and records with the hits) followed by its
+    deep albums (the long tail); `deep_first_track[a]` splits the artist's track range.
+    """
 
     def __init__(self, playlists: int, seed: int) -> None:
-        self.seed = seed
-        rng = random.Random(_mix(seed ^ 0xC47A109E))
+        self.seed = seed & _M64
+        rng = np.random.default_rng([self.seed, 0xC47A109E])
         artists_total = max(
             len(GENRES) * _MIN_ARTISTS_PER_GENRE, round(playlists * _ARTISTS_PER_PLAYLIST)
         )
-        size_total = sum(GENRE_SIZE)
-        self.genre_first_artist: list[int] = []
-        self.genre_artist_cum: list[list[float]] = []
-        self.artist_era = array("b")
-        self.artist_first_album = array("q", [0])
-        self.album_first_track = array("q", [0])
-        artist = 0
-        for size in GENRE_SIZE:
-            count = max(_MIN_ARTISTS_PER_GENRE, round(artists_total * size / size_total))
-            self.genre_first_artist.append(artist)
-            self.genre_artist_cum.append(
-                list(
-                    accumulate(
-                        1.0 / (k + _ARTIST_ZIPF_OFFSET) ** _ARTIST_ZIPF_EXPONENT
-                        for k in range(count)
-                    )
-                )
-            )
-            for rank in range(count):
-                self.artist_era.append(_pick(rng, ERA_WEIGHTS))
-                # Popular artists have more albums; the tail mostly one or two.
-                albums = 1 + int(rng.expovariate(1 / (1.0 + 20.0 / (1 + rank / 3))))
-                for _ in range(albums):
-                    kind = rng.random()
-                    tracks = (
-                        1
-                        if kind < 0.55
-                        else rng.randint(2, 4)
-                        if kind < 0.8
-                        else rng.randint(6, 10)
-                    )
-                    self.album_first_track.append(self.album_first_track[-1] + tracks)
-                self.artist_first_album.append(len(self.album_first_track) - 1)
-            artist += count
-        self.genre_first_artist.append(artist)
-        self.genre_index = {genre: index for index, genre in enumerate(GENRES)}
-        self.track_info = lru_cache(maxsize=1 << 17)(self._track_info)
+        counts = np.array(
+            [
+                max(_MIN_ARTISTS_PER_GENRE, round(artists_total * size / sum(GENRE_SIZE)))
+                for size in GENRE_SIZE
+            ]
+        )
+        self.genre_first_artist = np.concatenate([[0], np.cumsum(counts)])
+        artists = int(self.genre_first_artist[-1])
+        rank = np.arange(artists) - np.repeat(self.genre_first_artist[:-1], counts)
+        self.artist_genre = np.repeat(np.arange(len(GENRES)), counts)
+        era_p = np.array(ERA_WEIGHTS, dtype=float) / sum(ERA_WEIGHTS)
+        self.artist_era = rng.choice(len(ERAS), size=artists, p=era_p)
+        # Popular artists have more head albums; the tail one or two.
+        mean_albums = 14.0 / (1.0 + rank / 4.0) ** 1.5
+        head_albums = 1 + np.floor(rng.gamma(3.0, mean_albums / 3.0)).astype(np.int64)
+        deep_tracks = 1 + rng.poisson(_DEEP_TRACKS_MEAN - 1, size=artists)
+        deep_albums = (deep_tracks + _DEEP_ALBUM_SIZE - 1) // _DEEP_ALBUM_SIZE
+        self.artist_first_album = np.concatenate([[0], np.cumsum(head_albums + deep_albums)])
+        albums = int(self.artist_first_album[-1])
+        album_artist = np.repeat(np.arange(artists), head_albums + deep_albums)
+        local = np.arange(albums) - self.artist_first_album[album_artist]
+        is_deep = local >= head_albums[album_artist]
+        # Popular artists release records; the tail mostly singles.
+        kind = rng.random(albums) + 0.5 / (1.0 + rank[album_artist] / 30.0)
+        head_size = np.where(
+            kind < 0.7,
+            1,
+            np.where(kind < 0.9, rng.integers(2, 4, albums), rng.integers(4, 9, albums)),
+        )
+        # The first record of a popular artist is a real album: its picks spread over tracks.
+        first_size = np.ceil(10.0 / (1.0 + rank / 8.0)).astype(np.int64)
+        head_size = np.where(local == 0, np.maximum(head_size, first_size[album_artist]), head_size)
+        deep_index = local - head_albums[album_artist]
+        deep_size = np.minimum(
+            _DEEP_ALBUM_SIZE, deep_tracks[album_artist] - _DEEP_ALBUM_SIZE * deep_index
+        )
+        sizes = np.where(is_deep, deep_size, head_size)
+        self.album_first_track = np.concatenate([[0], np.cumsum(sizes)])
+        self.artist_first_track = self.album_first_track[self.artist_first_album]
+        self.deep_first_track = self.album_first_track[self.artist_first_album[:-1] + head_albums]
+        self.head_cum, self.head_bounds = self._genre_cum(
+            1.0 / (rank + _ARTIST_ZIPF_OFFSET) ** _ARTIST_ZIPF_EXPONENT
+        )
+        self.deep_cum, self.deep_bounds = self._genre_cum(
+            1.0 / (rank + 1.0) ** _DEEP_ARTIST_EXPONENT
+        )
+
+    def _genre_cum(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cumulative weights over all artists (in genre order) and each genre's [lo, hi)."""
+        cum = np.cumsum(weights)
+        first = self.genre_first_artist
+        lo = np.where(first[:-1] > 0, cum[np.maximum(first[:-1] - 1, 0)], 0.0)
+        return cum, np.stack([lo, cum[first[1:] - 1]], axis=1)
 
     @property
     def artists(self) -> int:
@@ -217,47 +313,31 @@ class Catalogue:
 
     @property
     def tracks(self) -> int:
-        return self.album_first_track[-1]
+        return int(self.album_first_track[-1])
 
-    def artist_tracks(self, artist: int) -> tuple[int, int]:
-        first_album = self.artist_first_album[artist]
-        last_album = self.artist_first_album[artist + 1]
-        return self.album_first_track[first_album], self.album_first_track[last_album]
+    def album_of(self, tracks: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.album_first_track, tracks, side="right") - 1
 
-    def album_of(self, track: int) -> int:
-        return bisect(self.album_first_track, track) - 1
+    def artist_of(self, tracks: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.artist_first_track, tracks, side="right") - 1
 
-    def artist_of_album(self, album: int) -> int:
-        return bisect(self.artist_first_album, album) - 1
+    def pick_artists(
+        self, genres: np.ndarray, u: np.ndarray, cum: np.ndarray, bounds: np.ndarray
+    ) -> np.ndarray:
+        lo, hi = bounds[genres, 0], bounds[genres, 1]
+        picked = np.searchsorted(cum, lo + u * (hi - lo), side="right")
+        first = self.genre_first_artist
+        return np.clip(picked, first[genres], first[genres + 1] - 1)
 
-    def uri(self, kind: int, identifier: int) -> str:
+    def uris(self, kind: int, ids: np.ndarray) -> list[str]:
         """22 base62 characters hashed from (seed, kind, id): stable, unique in practice."""
-        first = _mix((self.seed << 40) ^ (kind << 36) ^ identifier)
-        raw = (
-            first.to_bytes(8, "little")
-            + _mix(first).to_bytes(8, "little")
-            + _mix(first ^ 0x5BD1E995).to_bytes(8, "little")[:6]
+        base = np.uint64(((self.seed << 40) ^ (kind << 36)) & _M64)
+        first = _mix_array(ids.astype(np.uint64) ^ base)
+        raw = np.stack(
+            [first, _mix_array(first), _mix_array(first ^ np.uint64(0x5BD1E995))], axis=1
         )
-        return raw.translate(_BASE62_TABLE).decode("ascii")
-
-    def _track_info(self, track: int) -> tuple[str, str, str, str, str, int, str]:
-        album = self.album_of(track)
-        artist = self.artist_of_album(album)
-        hashed = _mix((self.seed << 40) ^ 0x7A ^ (track << 8))
-        duration = 90_000 + hashed % 330_000 if hashed % 2003 else -1
-        return (
-            _artist_name(_mix(self.seed ^ (artist << 4) ^ 0xA1)),
-            "spotify:track:" + self.uri(1, track),
-            "spotify:artist:" + self.uri(2, artist),
-            _phrase(hashed, quirks=True),
-            "spotify:album:" + self.uri(3, album),
-            duration,
-            _phrase(_mix(self.seed ^ (album << 6) ^ 0xB2), quirks=False),
-        )
-
-
-def _pick(rng: random.Random, weights: Sequence[float]) -> int:
-    return bisect(list(accumulate(weights)), rng.random() * sum(weights))
+        text = _BASE62_TABLE[raw.view(np.uint8).reshape(len(ids), 24)[:, :22]].tobytes()
+        return [text[i : i + 22].decode("ascii") for i in range(0, len(text), 22)]
 
 
 def _invented_word(hashed: int) -> str:
@@ -281,7 +361,7 @@ def _artist_name(hashed: int) -> str:
 
 
 def _phrase(hashed: int, quirks: bool) -> str:
-    words = [_WORDS[(hashed >> (6 * i)) % len(_WORDS)] for i in range(1 + hashed % 3)]
+    words = [_WORDS[(hashed >> (7 * i)) % len(_WORDS)] for i in range(1 + hashed % 3)]
     if hashed % 7 == 0:
         words.append(_invented_word(hashed >> 24))
     text = " ".join(word.capitalize() for word in words)
@@ -298,166 +378,377 @@ def _phrase(hashed: int, quirks: bool) -> str:
     return text
 
 
-_THEME_CUM = tuple(accumulate(theme[0] for theme in THEMES))
-_PERSONAL_SUFFIXES = ("mix", "vibes", "playlist", "songs", "2017", "faves", "stuff", "jams")
-_PERSONAL_THEME = len(THEMES) - 1
+# --- Titles ------------------------------------------------------------------------------------
+def _title_tables() -> tuple[np.ndarray, list[np.ndarray], list[list[str]], np.ndarray]:
+    """Theme weights (percent of playlists), canonical title cums and the tail probability."""
+    heads = [sum(share for _, share in theme.titles) for theme in THEMES]
+    tails = [theme.tail for theme in THEMES]
+    tails[_PERSONAL_THEME] = 100.0 - sum(heads) - sum(tails)
+    weights = np.array(heads) + np.array(tails)
+    title_cums = [np.cumsum([share for _, share in theme.titles]) for theme in THEMES]
+    names = [[title for title, _ in theme.titles] for theme in THEMES]
+    return weights, title_cums, names, np.array(tails) / weights
 
 
-def _theme_tables(
-    catalogue: Catalogue,
-) -> list[tuple[list[float], list[int], list[float], list[str], tuple[int, ...] | None]]:
-    tables = []
-    for _, titles, mix, eras in THEMES:
-        genres = [catalogue.genre_index[genre] for genre in mix]
-        tables.append(
-            (
-                list(accumulate(mix.values())),
-                genres,
-                list(accumulate(weight for _, weight in titles)),
-                [title for title, _ in titles],
-                eras,
-            )
+_THEME_WEIGHTS, _TITLE_CUMS, _TITLE_NAMES, _TAIL_PROBABILITY = _title_tables()
+_THEME_CUM = np.cumsum(_THEME_WEIGHTS)
+_TAIL_SHARE = _THEME_WEIGHTS * _TAIL_PROBABILITY / 100.0
+
+
+def _mix_matrix() -> tuple[np.ndarray, np.ndarray]:
+    """Per theme: the genre distribution (rows) and the allowed eras (all for None)."""
+    mixes = np.zeros((len(THEMES), len(GENRES)))
+    eras = np.ones((len(THEMES), len(ERAS)), dtype=bool)
+    for row, theme in enumerate(THEMES):
+        for genre, weight in theme.mix.items():
+            mixes[row, GENRES.index(genre)] = weight
+        if theme.eras is not None:
+            eras[row] = False
+            eras[row, list(theme.eras)] = True
+    return mixes, eras
+
+
+_THEME_MIX, _THEME_ERAS = _mix_matrix()
+_GENRE_CUM = np.cumsum(GENRE_SIZE) / sum(GENRE_SIZE)
+_ERA_CUM = np.cumsum(ERA_WEIGHTS) / sum(ERA_WEIGHTS)
+
+
+def _tail_title(seed: int, theme: int, index: int) -> str:
+    """An invented normalized title, a pure function of (seed, theme, index)."""
+    hashed = _mix(seed ^ 0x7171 ^ (theme << 52) ^ (index << 8))
+    keywords = THEMES[theme].keywords
+    word = _WORDS[(hashed >> 8) % len(_WORDS)]
+    other = _WORDS[(hashed >> 16) % len(_WORDS)]
+    pattern = hashed % 12
+    if theme == _PERSONAL_THEME and pattern < 2:
+        # "indie mix", "rap vibes": a personal title that names the taste.
+        genre = GENRES[int(np.searchsorted(_GENRE_CUM, ((hashed >> 24) % 1000) / 1000.0))]
+        return f"{genre} {_SUFFIXES[(hashed >> 36) % len(_SUFFIXES)]}"
+    if keywords and pattern < 5:
+        keyword = keywords[(hashed >> 28) % len(keywords)]
+        return f"{keyword} {word}" if pattern % 2 else f"{word} {keyword}"
+    if keywords and pattern == 5:
+        return f"{keywords[(hashed >> 28) % len(keywords)]} {2010 + (hashed >> 40) % 8}"
+    if pattern < 9:
+        return f"{word} {other}"
+    if pattern == 11 and hashed % 3 == 0:
+        return word
+    if pattern in (8, 11):
+        return f"{word} {other} {_WORDS[(hashed >> 44) % len(_WORDS)]}"
+    if pattern == 9:
+        return f"{_invented_word(hashed >> 20)}'s {_SUFFIXES[(hashed >> 36) % len(_SUFFIXES)]}"
+    return _invented_word(hashed >> 20)
+
+
+def _surface(rng: np.random.Generator, title: str) -> str:
+    """A surface variant, as people type titles: case, '!', stray spaces, '_' joins, emoji."""
+    case, decoration, extra = rng.random(3)
+    if case < 0.18:
+        title = string.capwords(title)
+    elif case < 0.23:
+        title = title.capitalize()
+    elif case < 0.26:
+        title = title.upper()
+    elif case < 0.265:  # "cOuNtRy": rare, nearly always a new raw title
+        flips = _mix(int(extra * (1 << 53)))
+        title = "".join(
+            char.upper() if flips >> (i % 60) & 1 else char for i, char in enumerate(title)
         )
-    return tables
+    if decoration < 0.92:
+        return title
+    count = 1 + int(extra * 3)
+    emoji = _EMOJI[int(extra * 997) % 6]
+    if decoration < 0.935:
+        return title + "!" * count
+    if decoration < 0.95:
+        return title + " "
+    if decoration < 0.96:
+        return title + "." * count
+    if decoration < 0.97:
+        return "#" + title if " " not in title else title.replace(" ", "_")
+    if decoration < 0.977:
+        return title.replace(" ", "  ") + " " * count
+    if decoration < 0.984:
+        return f"~{title}~"
+    if decoration < 0.99:
+        return f"*{title}*"
+    if decoration < 0.997:  # emoji change even the normalized title, as in the MPD
+        return title + " " + emoji * count
+    return emoji + " " + title
 
 
-def _rare_title(rng: random.Random, pool: int, seed: int) -> str:
-    # A base phrase from a pool that grows with N, then a surface variant (case, emoji, '!').
-    index = int(pool * rng.random() ** 1.25)
-    hashed = _mix(seed ^ 0x7171 ^ (index << 12))
-    words = [_WORDS[(hashed >> (6 * i)) % len(_WORDS)] for i in range(1 + hashed % 2)]
-    if hashed % 3 == 0:
-        words = [_invented_word(hashed >> 20)] + words[:1]
-    text = " ".join(words)
-    style = rng.random()
-    if style < 0.3:
-        text = text.title()
-    elif style < 0.38:
-        text = text.upper()
-    decoration = rng.random()
-    if decoration < 0.08:
-        text += " " + rng.choice(_EMOJI)
-    elif decoration < 0.2:
-        text += "!" * rng.randint(1, 3)
-    elif decoration < 0.24:
-        text += " "
-    return text
+def _titles(rng: np.random.Generator, themes: np.ndarray, playlists: int, seed: int) -> list[str]:
+    pool_total = _TITLE_POOL_BASE + _TITLE_POOL_RATE * playlists
+    choice, pick, zipf = rng.random((3, len(themes)))
+    names = []
+    for theme, c, p, z in zip(themes.tolist(), choice, pick, zipf, strict=True):
+        if c < _TAIL_PROBABILITY[theme]:
+            # Zipf(1) with an offset over the theme's pool (inverse CDF): a flat head, no
+            # invented title ever as common as the real top titles.
+            pool = max(8, int(pool_total * _TAIL_SHARE[theme]))
+            offset = max(2.0, pool / _TITLE_ZIPF_FLATNESS)
+            index = min(pool - 1, int(offset * ((pool + offset) / offset) ** z - offset))
+            title = _tail_title(seed, theme, index)
+        else:
+            cum = _TITLE_CUMS[theme]
+            title = _TITLE_NAMES[theme][int(np.searchsorted(cum, p * cum[-1], side="right"))]
+        names.append(_surface(rng, title))
+    return names
 
 
-def _playlist(
-    rng: random.Random, pid: int, catalogue: Catalogue, themes: list[Any], title_pool: int
-) -> dict[str, Any]:
-    theme_index = bisect(_THEME_CUM, rng.random() * _THEME_CUM[-1])
-    genre_cum, genres, title_cum, titles, eras = themes[theme_index]
-    rare_share = RARE_TITLE_SHARE[1] if theme_index == _PERSONAL_THEME else RARE_TITLE_SHARE[0]
-    if rng.random() < rare_share:
-        name = _rare_title(rng, title_pool, catalogue.seed)
-    else:
-        name = titles[bisect(title_cum, rng.random() * title_cum[-1])]
-    # Personal playlists lean on one or two genres (a taste), not the whole mix.
-    if theme_index == _PERSONAL_THEME:
-        favourite = genres[bisect(genre_cum, rng.random() * genre_cum[-1])]
-        second = genres[bisect(genre_cum, rng.random() * genre_cum[-1])]
-        genre_cum, genres = [0.7, 1.0], [favourite, second]
-        if rng.random() < 0.2:  # "indie mix", "Rap Vibes": the title names the taste
-            name = f"{GENRES[favourite]} {rng.choice(_PERSONAL_SUFFIXES)}"
-            name = name.title() if rng.random() < 0.3 else name
-        eras = (_pick(rng, ERA_WEIGHTS),) if rng.random() < 0.4 else None
+# --- Tracks ------------------------------------------------------------------------------------
+def _lengths(rng: np.random.Generator, count: int) -> np.ndarray:
+    lengths = np.zeros(count, dtype=np.int64)
+    bad = np.ones(count, dtype=bool)
+    while bad.any():
+        lengths[bad] = rng.lognormal(_LENGTH_MU, _LENGTH_SIGMA, int(bad.sum())).astype(np.int64)
+        bad = (lengths < 5) | (lengths > 250)
+    long = rng.random(count) < 0.001  # edits after sampling let a few playlists grow past 250
+    lengths[long] = rng.integers(251, 376, int(long.sum()))
+    return lengths
 
-    length = 0
-    while not 5 <= length <= 250:
-        length = int(rng.lognormvariate(_LENGTH_MU, _LENGTH_SIGMA))
-    if rng.random() < 0.001:
-        length = rng.randint(251, 375)  # edits after sampling let a few playlists grow past 250
-    allow_repeat = rng.random() < 0.02
 
-    chosen: list[int] = []
-    seen: set[int] = set()
-    album_first_track = catalogue.album_first_track
-    attempts = 0
-    while len(chosen) < length and attempts < length * 20:
-        attempts += 1
-        genre = genres[bisect(genre_cum, rng.random() * genre_cum[-1])]
-        cum = catalogue.genre_artist_cum[genre]
-        artist = catalogue.genre_first_artist[genre] + bisect(cum, rng.random() * cum[-1])
-        if eras is not None and catalogue.artist_era[artist] not in eras and rng.random() < 0.75:
-            continue
-        first, last = catalogue.artist_tracks(artist)
-        count = min(last - first, _MAX_ARTIST_TRACKS)
-        track = first + bisect(_TRACK_ZIPF, rng.random() * _TRACK_ZIPF[count - 1], 0, count)
-        run = _RUNS[bisect(_RUN_CUM, rng.random() * _RUN_CUM[-1])]
-        album_end = album_first_track[catalogue.album_of(track) + 1]
-        for candidate in range(track, min(track + run, album_end)):
-            if candidate in seen and not allow_repeat:
-                continue
-            seen.add(candidate)
-            chosen.append(candidate)
-            if len(chosen) >= length:
+def _candidates(
+    rng: np.random.Generator,
+    catalogue: Catalogue,
+    playlist_ids: np.ndarray,
+    picks: np.ndarray,
+    genre_cum: np.ndarray,
+    eras_ok: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate (playlist, track) rows in pick order: picks expanded into album runs."""
+    owner = np.repeat(playlist_ids, picks)
+    u = rng.random((6, len(owner)))
+    genres = (genre_cum[owner] < u[0][:, None]).sum(axis=1)
+    genres = np.minimum(genres, len(GENRES) - 1)
+    deep = u[1] < _DEEP_PICK_SHARE
+    artists = np.where(
+        deep,
+        catalogue.pick_artists(genres, u[2], catalogue.deep_cum, catalogue.deep_bounds),
+        catalogue.pick_artists(genres, u[2], catalogue.head_cum, catalogue.head_bounds),
+    )
+    # Off-era artists are mostly skipped, so an era theme stays in its era.
+    keep = eras_ok[owner, catalogue.artist_era[artists]] | (u[3] >= 0.75)
+    owner, artists, deep, u3, u4 = owner[keep], artists[keep], deep[keep], u[4][keep], u[5][keep]
+    first = catalogue.artist_first_track[artists]
+    deep_first = catalogue.deep_first_track[artists]
+    head_count = np.minimum(deep_first - first, _MAX_ARTIST_TRACKS)
+    hit = np.searchsorted(_TRACK_ZIPF, u3 * _TRACK_ZIPF[head_count - 1], side="right")
+    head_track = first + np.minimum(hit, head_count - 1)
+    deep_count = catalogue.artist_first_track[artists + 1] - deep_first
+    deep_track = deep_first + np.minimum((u3 * deep_count).astype(np.int64), deep_count - 1)
+    tracks = np.where(deep, deep_track, head_track)
+    runs = np.where(
+        deep,
+        _DEEP_RUNS[np.searchsorted(_DEEP_RUN_CUM, u4 * _DEEP_RUN_CUM[-1], side="right")],
+        _RUNS[np.minimum(np.searchsorted(_RUN_CUM, u4 * _RUN_CUM[-1], side="right"), 6)],
+    )
+    album_end = catalogue.album_first_track[catalogue.album_of(tracks) + 1]
+    starts = np.cumsum(runs) - runs
+    step = np.arange(int(runs.sum())) - np.repeat(starts, runs)
+    expanded = np.repeat(tracks, runs) + step
+    inside = expanded < np.repeat(album_end, runs)
+    return np.repeat(owner, runs)[inside], expanded[inside]
+
+
+def _select(
+    owner: np.ndarray, tracks: np.ndarray, lengths: np.ndarray, repeats: np.ndarray, total: int
+) -> np.ndarray:
+    """Mask of the rows kept: first occurrences (unless repeats allowed), up to each length."""
+    _, first = np.unique(owner * total + tracks, return_index=True)
+    mask = np.zeros(len(owner), dtype=bool)
+    mask[first] = True
+    mask |= repeats[owner]
+    counts = np.cumsum(mask)
+    group_start = np.searchsorted(owner, owner, side="left")
+    before = np.where(group_start > 0, counts[np.maximum(group_start - 1, 0)], 0)
+    return mask & (counts - before <= lengths[owner])
+
+
+def _pick_tracks(
+    rng: np.random.Generator,
+    catalogue: Catalogue,
+    lengths: np.ndarray,
+    genre_cum: np.ndarray,
+    eras_ok: np.ndarray,
+    repeats: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(playlist, track) rows of the slice, grouped by playlist, in playlist order."""
+    count = len(lengths)
+    ids = np.arange(count)
+    picks = lengths + 8
+    owners: list[np.ndarray] = []
+    chosen: list[np.ndarray] = []
+    for _ in range(12):
+        owner, tracks = _candidates(rng, catalogue, ids, picks, genre_cum, eras_ok)
+        owners.append(owner)
+        chosen.append(tracks)
+        order = np.argsort(np.concatenate(owners), kind="stable")
+        owner = np.concatenate(owners)[order]
+        tracks = np.concatenate(chosen)[order]
+        keep = _select(owner, tracks, lengths, repeats, catalogue.tracks)
+        owner, tracks = owner[keep], tracks[keep]
+        short = np.bincount(owner, minlength=count) < lengths
+        if not short.any():
+            break
+        ids = np.flatnonzero(short)
+        picks = 2 * lengths[ids] + 8
+        owners, chosen = [owner], [tracks]
+    return owner, tracks
+
+
+def _enforce_sampling_rules(
+    rng: np.random.Generator, catalogue: Catalogue, owner: np.ndarray, tracks: np.ndarray
+) -> np.ndarray:
+    """At least 3 artists and 2 albums per playlist, as the MPD's sampling guarantees."""
+    total = catalogue.tracks
+    albums = catalogue.album_of(tracks)
+    artists = catalogue.artist_of(tracks)
+    album_count = np.bincount(np.unique(owner * total + albums) // total, minlength=owner[-1] + 1)
+    artist_count = np.bincount(np.unique(owner * total + artists) // total, minlength=owner[-1] + 1)
+    tracks = tracks.copy()
+    for playlist in np.flatnonzero((album_count < 2) | (artist_count < 3)).tolist():
+        rows = np.flatnonzero(owner == playlist)
+        chosen = tracks[rows].tolist()
+        for _ in range(10):
+            held_albums = set(catalogue.album_of(np.array(chosen)).tolist())
+            held_artists = set(catalogue.artist_of(np.array(chosen)).tolist())
+            if len(held_artists) >= 3 and len(held_albums) >= 2:
                 break
-    _enforce_sampling_rules(rng, chosen, catalogue)
-
-    infos = [catalogue.track_info(track) for track in chosen]
-    tracks = [
-        {"pos": pos, "artist_name": i[0], "track_uri": i[1], "artist_uri": i[2],
-         "track_name": i[3], "album_uri": i[4], "duration_ms": i[5], "album_name": i[6]}
-        for pos, i in enumerate(infos)
-    ]  # fmt: skip
-    day = 14610 + int(2860 * rng.random() ** 0.35)  # 2010-01-01 .. 2017-10-31, recent-heavy
-    playlist: dict[str, Any] = {
-        "name": name,
-        "collaborative": "true" if rng.random() < 0.023 else "false",
-        "pid": pid,
-        "modified_at": day * 86400,
-        "num_tracks": len(tracks),
-        "num_albums": len({i[4] for i in infos}),
-        "num_followers": int(rng.paretovariate(1.6)),
-        "tracks": tracks,
-        "num_edits": 1 + int(rng.expovariate(1 / (1 + len(tracks) / 12))),
-        "duration_ms": sum(i[5] for i in infos),
-        "num_artists": len({i[2] for i in infos}),
-    }
-    if rng.random() < 0.0188:
-        playlist["description"] = rng.choice(_DESCRIPTIONS)
-    return playlist
+            artist = int(rng.integers(catalogue.artists))
+            track = int(catalogue.artist_first_track[artist])
+            if artist in held_artists or track in chosen:
+                continue
+            chosen[len(chosen) - 1 - len(held_artists)] = track  # keep the length
+        tracks[rows] = chosen
+    return tracks
 
 
-def _enforce_sampling_rules(rng: random.Random, chosen: list[int], catalogue: Catalogue) -> None:
-    """At least 3 artists and 2 albums, as the MPD's sampling guarantees."""
-    for _ in range(10):
-        albums = {catalogue.album_of(track) for track in chosen}
-        artists = {catalogue.artist_of_album(album) for album in albums}
-        if len(artists) >= 3 and len(albums) >= 2:
+# --- Serialization -----------------------------------------------------------------------------
+_TRACK_INDENT = b"\n          "
+_POS_PREFIX = [b"        {" + _TRACK_INDENT + b'"pos": ' + str(pos).encode() for pos in range(400)]
+
+
+class _Fragments:
+    """Per worker: the serialized fields of each track after `pos` (the same in every slice)."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self.cache: dict[int, bytes] = {}
+        self.durations: dict[int, int] = {}
+
+    def fill(self, tracks: np.ndarray) -> None:
+        if len(self.cache) > 600_000:  # bounded memory at any N
+            self.cache.clear()
+            self.durations.clear()
+        missing = np.array([t for t in tracks.tolist() if t not in self.cache], dtype=np.int64)
+        if not len(missing):
             return
-        artist = rng.randrange(catalogue.artists)
-        if artist in artists:
-            continue
-        track = catalogue.artist_tracks(artist)[0]
-        if track in chosen:
-            continue
-        # Replace a track of the most frequent artist, keeping the length.
-        chosen[len(chosen) - 1 - len(artists)] = track
+        catalogue = self.catalogue
+        seed = catalogue.seed
+        albums = catalogue.album_of(missing)
+        artists = catalogue.artist_of(missing)
+        track_uris = catalogue.uris(1, missing)
+        artist_uris = catalogue.uris(2, artists)
+        album_uris = catalogue.uris(3, albums)
+        hashes = _mix_array(missing.astype(np.uint64) * np.uint64(256) ^ np.uint64(seed ^ 0x7A))
+        for row, (track, album, artist, hashed) in enumerate(
+            zip(missing.tolist(), albums.tolist(), artists.tolist(), hashes.tolist(), strict=True)
+        ):
+            duration = 90_000 + hashed % 330_000 if hashed % 2003 else -1
+            self.durations[track] = duration
+            self.cache[track] = b"".join(
+                (
+                    b"," + _TRACK_INDENT + b'"artist_name": ',
+                    orjson.dumps(_artist_name(_mix(seed ^ (artist << 4) ^ 0xA1))),
+                    b"," + _TRACK_INDENT + b'"track_uri": "spotify:track:',
+                    track_uris[row].encode(),
+                    b'",' + _TRACK_INDENT + b'"artist_uri": "spotify:artist:',
+                    artist_uris[row].encode(),
+                    b'",' + _TRACK_INDENT + b'"track_name": ',
+                    orjson.dumps(_phrase(hashed, quirks=True)),
+                    b"," + _TRACK_INDENT + b'"album_uri": "spotify:album:',
+                    album_uris[row].encode(),
+                    b'",' + _TRACK_INDENT + b'"duration_ms": ',
+                    str(duration).encode(),
+                    b"," + _TRACK_INDENT + b'"album_name": ',
+                    orjson.dumps(_phrase(_mix(seed ^ (album << 6) ^ 0xB2), quirks=False)),
+                    b"\n        }",
+                )
+            )
 
 
-_WORKER_CATALOGUE: dict[tuple[int, int], Catalogue] = {}
+_WORKER_STATE: dict[tuple[int, int], tuple[Catalogue, _Fragments]] = {}
 
 
-def _catalogue(playlists: int, seed: int) -> Catalogue:
+def _state(playlists: int, seed: int) -> tuple[Catalogue, _Fragments]:
     key = (playlists, seed)
-    if key not in _WORKER_CATALOGUE:
-        _WORKER_CATALOGUE.clear()
-        _WORKER_CATALOGUE[key] = Catalogue(playlists, seed)
-    return _WORKER_CATALOGUE[key]
+    if key not in _WORKER_STATE:
+        _WORKER_STATE.clear()
+        catalogue = Catalogue(playlists, seed)
+        _WORKER_STATE[key] = (catalogue, _Fragments(catalogue))
+    return _WORKER_STATE[key]
 
 
 def slice_bytes(index: int, playlists: int, seed: int) -> tuple[bytes, int]:
     """The file content of slice number `index` of an N-playlist sample, and its track count."""
-    catalogue = _catalogue(playlists, seed)
-    themes = _theme_tables(catalogue)
-    title_pool = max(40, playlists // 100)
-    rng = random.Random(_mix(_mix(seed) ^ (index + 1)))
+    catalogue, fragments = _state(playlists, seed)
+    rng = np.random.default_rng([seed & _M64, index, 0x511CE])
     start = index * SLICE_SIZE
-    end = min(start + SLICE_SIZE, playlists)
-    items = [_playlist(rng, pid, catalogue, themes, title_pool) for pid in range(start, end)]
+    count = min(start + SLICE_SIZE, playlists) - start
+    themes = np.searchsorted(_THEME_CUM, rng.random(count) * _THEME_CUM[-1], side="right")
+    themes = np.minimum(themes, len(THEMES) - 1)
+    mix = _THEME_MIX[themes]
+    eras_ok = _THEME_ERAS[themes]
+    # Personal playlists lean on one or two genres (a taste), sometimes one era.
+    personal = np.flatnonzero(themes == _PERSONAL_THEME)
+    taste = np.searchsorted(_GENRE_CUM, rng.random((2, len(personal))), side="right")
+    taste = np.minimum(taste, len(GENRES) - 1)
+    np.add.at(mix, (personal, taste[0]), 0.7)
+    np.add.at(mix, (personal, taste[1]), 0.3)
+    one_era = personal[rng.random(len(personal)) < 0.4]
+    era = np.minimum(np.searchsorted(_ERA_CUM, rng.random(len(one_era))), len(ERAS) - 1)
+    eras_ok[one_era] = False
+    eras_ok[one_era, era] = True
+    genre_cum = np.cumsum(mix, axis=1) / mix.sum(axis=1, keepdims=True)
+    lengths = _lengths(rng, count)
+    repeats = rng.random(count) < 0.02
+    owner, tracks = _pick_tracks(rng, catalogue, lengths, genre_cum, eras_ok, repeats)
+    tracks = _enforce_sampling_rules(rng, catalogue, owner, tracks)
+    names = _titles(rng, themes, playlists, catalogue.seed)
+
+    fragments.fill(np.unique(tracks))
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=count))]).tolist()
+    total = catalogue.tracks
+    albums = np.bincount(
+        np.unique(owner * total + catalogue.album_of(tracks)) // total, None, count
+    )
+    artists = np.bincount(
+        np.unique(owner * total + catalogue.artist_of(tracks)) // total, None, count
+    )
+    track_list = tracks.tolist()
+    meta = rng.random((6, count))
+    items: list[dict[str, Any]] = []
+    for row in range(count):
+        ids = track_list[bounds[row] : bounds[row + 1]]
+        body = b",\n".join([_POS_PREFIX[pos] + fragments.cache[t] for pos, t in enumerate(ids)])
+        day = 14610 + int(2860 * meta[0, row] ** 0.35)  # 2010-01-01 .. 2017-10-31, recent-heavy
+        playlist: dict[str, Any] = {
+            "name": names[row],
+            "collaborative": "true" if meta[1, row] < 0.023 else "false",
+            "pid": start + row,
+            "modified_at": day * 86400,
+            "num_tracks": len(ids),
+            "num_albums": int(albums[row]),
+            "num_followers": int((1.0 - meta[2, row]) ** (-1 / 1.6)),
+            "tracks": orjson.Fragment(b"[\n" + body + b"\n      ]"),
+            "num_edits": 1 + int(-math.log(1.0 - meta[3, row]) * (1 + len(ids) / 12)),
+            "duration_ms": sum(fragments.durations[t] for t in ids),
+            "num_artists": int(artists[row]),
+        }
+        if meta[4, row] < 0.0188:
+            playlist["description"] = _DESCRIPTIONS[int(meta[5, row] * len(_DESCRIPTIONS))]
+        items.append(playlist)
     document = {
         "info": {
             "generated_on": f"2017-12-03 08:41:42 (twotower synthetic, seed {seed})",
@@ -469,7 +760,7 @@ def slice_bytes(index: int, playlists: int, seed: int) -> tuple[bytes, int]:
         },
         "playlists": items,
     }
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2), sum(p["num_tracks"] for p in items)
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2), len(track_list)
 
 
 def _write_slice(out_dir: str, index: int, playlists: int, seed: int) -> tuple[str, str, int]:
@@ -504,6 +795,7 @@ def generate_mpd(
                     range(slices),
                     [playlists] * slices,
                     [seed] * slices,
+                    chunksize=max(1, slices // (workers * 8)),
                 )
             )
     Path(out, "md5sums").write_text("".join(f"{digest}  {name}\n" for name, digest, _ in results))
