@@ -31,6 +31,9 @@ from twotower_assets.pipelines.vocabulary import NEWLINE_PATTERN, TITLE_SEPARATO
 # Text features are tokenized and looked up in this vocabulary (normalized title words).
 TEXT_VOCABULARY = "title_tokens"
 TEXT_FEATURES = ("name", "description_pl")
+# Words of a title/description the towers read (MPD titles have 1-4 words; long descriptions
+# are cut, in training and serving alike).
+TEXT_TOKENS = 16
 # Role suffixes: `track_uri_pl` and `track_uri_can` both look up vocabulary `track_uri`, which is
 # what lets the two towers share one id table.
 _ROLE_SUFFIXES = ("_pl", "_can")
@@ -39,6 +42,12 @@ FLOAT_BUCKETS = 32
 # Candidate popularity feature used for the log-Q correction and its normalizer.
 POPULARITY_FEATURE = "track_pop_can"
 CANDIDATE_ID_FEATURE = "track_uri_can"
+# Keys the model adds to the preprocessed batch (they cannot clash with feature names).
+SCALED_SUFFIX = "__scaled"
+# Preprocessed ids are int32: half the memory of the in-memory training cache.
+ID_DTYPE = tf.int32
+CANDIDATE_HASH_KEY = "__candidate_hash"
+CANDIDATE_COUNT_KEY = "__candidate_count"
 
 
 @dataclass(frozen=True)
@@ -221,59 +230,95 @@ class Tower(tf.keras.Model):
     def feature_names(self) -> tuple[str, ...]:
         return tuple(feature.name for feature in self.features)
 
-    def _encode_string(self, feature: Feature, values: tf.Tensor) -> list[tf.Tensor]:
-        lookup = getattr(self, f"lookup_{feature.name}")
-        embedding = getattr(self, f"embedding_{feature.name}")
-        if feature.name in TEXT_FEATURES:
-            tokens = tf.strings.split(normalize_title(values))
-            ids = lookup(tokens)
-            vectors = embedding(ids)
-            count = tf.cast(tf.maximum(ids.row_lengths(), 1), vectors.dtype)[:, tf.newaxis]
-            return [tf.reduce_sum(vectors, axis=1) / count]
-        if not vocabulary_key(feature).endswith("_uri"):
-            # Vocabulary files hold values with newlines replaced by a space (vocabulary.py);
-            # URIs never contain whitespace, so they skip the (per-string) regex.
-            values = tf.strings.regex_replace(values, NEWLINE_PATTERN, " ")
-        ids = lookup(values)
-        vectors = embedding(ids)
-        if feature.shape == "scalar":
-            return [vectors]
-        mask = tf.not_equal(values, "")
-        return [_masked_mean(vectors, mask), _last_valid(vectors, mask)]
-
-    def _encode_float(self, feature: Feature, values: tf.Tensor) -> list[tf.Tensor]:
-        # Padding in float histories is NaN; anything non-finite is masked out.
-        mask = tf.math.is_finite(values)
-        clean = tf.where(mask, values, tf.zeros_like(values))
-        logged = tf.math.log1p(tf.maximum(clean, 0.0))
-        low, high = self._log_range[feature.name]
-        scaled = tf.clip_by_value((logged - low) / (high - low), -1.0, 2.0)
-        buckets = tf.raw_ops.Bucketize(input=logged, boundaries=self._boundaries[feature.name])
-        vectors = self._bucket_tables[feature.name](buckets)
-        if feature.shape == "scalar":
-            return [vectors, scaled[:, tf.newaxis]]
-        weights = tf.cast(mask, tf.float32)
-        mean_scaled = tf.reduce_sum(scaled * weights, axis=-1) / tf.maximum(
-            tf.reduce_sum(weights, axis=-1), 1.0
-        )
-        return [_masked_mean(vectors, mask), mean_scaled[:, tf.newaxis]]
-
-    def call(self, inputs: dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
-        parts: list[tf.Tensor] = []
+    # Training splits a tower in two: `preprocess` (string lookups, tokenizing, bucketizing; no
+    # trainable weights) runs in the parallel tf.data map, and `encode` (embeddings, pooling,
+    # dense layers) is all the gradient step computes. `call` chains both, so the saved serving
+    # signature still takes raw features.
+    def preprocess(self, inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """Raw features -> integer ids (0 = padding) and scaled floats, keyed by feature name."""
+        encoded: dict[str, tf.Tensor] = {}
         for feature in self.features:
             if feature.name not in inputs:
                 raise KeyError(f"tower {self.name!r} needs feature {feature.name!r}")
             values = inputs[feature.name]
             if feature.dtype == "string":
-                parts.extend(self._encode_string(feature, values))
+                encoded[feature.name] = self._string_ids(feature, values)
             else:
-                parts.extend(self._encode_float(feature, tf.cast(values, tf.float32)))
+                encoded.update(self._float_codes(feature, tf.cast(values, tf.float32)))
+        return encoded
+
+    def encode(self, encoded: dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
+        """Preprocessed ids/floats -> L2-normalized embeddings [batch, output_dim]."""
+        parts: list[tf.Tensor] = []
+        for feature in self.features:
+            if feature.dtype == "string":
+                parts.extend(self._embed_ids(feature, encoded[feature.name]))
+            else:
+                parts.extend(self._embed_float(feature, encoded))
         hidden = tf.concat(parts, axis=-1)
         for layer in self.hidden:
             hidden = layer(hidden)
             if self.dropout is not None:
                 hidden = self.dropout(hidden, training=training)
         return tf.math.l2_normalize(self.projection(hidden), axis=-1)
+
+    def call(self, inputs: dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
+        return self.encode(self.preprocess(inputs), training=training)
+
+    def _string_ids(self, feature: Feature, values: tf.Tensor) -> tf.Tensor:
+        lookup = getattr(self, f"lookup_{feature.name}")
+        if feature.name in TEXT_FEATURES:
+            # The first TEXT_TOKENS words, padded with id 0: a fixed width keeps batches
+            # uniform for caching (and tf.data's unbatch crashes on zero-width tensors).
+            tokens = tf.strings.split(normalize_title(values))
+            return tf.cast(lookup(tokens), ID_DTYPE).to_tensor(
+                default_value=0, shape=[None, TEXT_TOKENS]
+            )
+        if not vocabulary_key(feature).endswith("_uri"):
+            # Vocabulary files hold values with newlines replaced by a space (vocabulary.py);
+            # URIs never contain whitespace, so they skip the (per-string) regex.
+            values = tf.strings.regex_replace(values, NEWLINE_PATTERN, " ")
+        # '' (history padding) maps to id 0 in both StringLookup and Hashing.
+        return tf.cast(lookup(values), ID_DTYPE)
+
+    def _embed_ids(self, feature: Feature, ids: tf.Tensor) -> list[tf.Tensor]:
+        vectors = getattr(self, f"embedding_{feature.name}")(ids)
+        if feature.shape == "scalar" and feature.name not in TEXT_FEATURES:
+            return [vectors]
+        mask = tf.not_equal(ids, 0)
+        if feature.name in TEXT_FEATURES:
+            return [_masked_mean(vectors, mask)]
+        return [_masked_mean(vectors, mask), _last_valid(vectors, mask)]
+
+    def _float_codes(self, feature: Feature, values: tf.Tensor) -> dict[str, tf.Tensor]:
+        # Padding in float histories is NaN; anything non-finite is masked out (bucket id 0).
+        mask = tf.math.is_finite(values)
+        clean = tf.where(mask, values, tf.zeros_like(values))
+        logged = tf.math.log1p(tf.maximum(clean, 0.0))
+        low, high = self._log_range[feature.name]
+        scaled = tf.clip_by_value((logged - low) / (high - low), -1.0, 2.0)
+        buckets = tf.cast(
+            tf.raw_ops.Bucketize(input=logged, boundaries=self._boundaries[feature.name]) + 1,
+            ID_DTYPE,
+        )
+        if feature.shape == "scalar":
+            return {feature.name: buckets, feature.name + SCALED_SUFFIX: scaled[:, tf.newaxis]}
+        weights = tf.cast(mask, tf.float32)
+        mean_scaled = tf.reduce_sum(scaled * weights, axis=-1) / tf.maximum(
+            tf.reduce_sum(weights, axis=-1), 1.0
+        )
+        return {
+            feature.name: tf.where(mask, buckets, tf.zeros_like(buckets)),
+            feature.name + SCALED_SUFFIX: mean_scaled[:, tf.newaxis],
+        }
+
+    def _embed_float(self, feature: Feature, encoded: dict[str, tf.Tensor]) -> list[tf.Tensor]:
+        buckets = encoded[feature.name]
+        vectors = self._bucket_tables[feature.name](buckets)
+        if feature.shape == "scalar":
+            return [vectors, encoded[feature.name + SCALED_SUFFIX]]
+        mask = tf.not_equal(buckets, 0)
+        return [_masked_mean(vectors, mask), encoded[feature.name + SCALED_SUFFIX]]
 
 
 def model_input_features(features: tuple[Feature, ...]) -> tuple[Feature, ...]:
@@ -319,18 +364,33 @@ class TwoTowerModel(tfrs.Model):
             remove_accidental_hits=True,
         )
 
+    def preprocess(self, raw: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """The tf.data side of a training batch: both towers' ids plus what the loss needs."""
+        encoded = {**self.query_tower.preprocess(raw), **self.candidate_tower.preprocess(raw)}
+        # Accidental hits compare raw candidate ids; a 63-bit hash compares as cheaply as an
+        # int (string equality over B x B pairs was a third of the step) and, unlike the
+        # vocabulary id, keeps out-of-vocabulary tracks apart.
+        encoded[CANDIDATE_HASH_KEY] = tf.strings.to_hash_bucket_fast(
+            raw[CANDIDATE_ID_FEATURE], 2**63 - 1
+        )
+        encoded[CANDIDATE_COUNT_KEY] = tf.cast(raw[POPULARITY_FEATURE], tf.float32)
+        return encoded
+
     def compute_loss(self, features: dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
-        query = self.query_tower(features, training=training)
-        candidate = self.candidate_tower(features, training=training)
+        """Loss of a batch from `preprocess` (raw batches are preprocessed here first)."""
+        if CANDIDATE_HASH_KEY not in features:
+            features = self.preprocess(features)
+        query = self.query_tower.encode(features, training=training)
+        candidate = self.candidate_tower.encode(features, training=training)
         probability = None
         if self.use_logq:
-            counts = tf.maximum(tf.cast(features[POPULARITY_FEATURE], tf.float32), 1.0)
+            counts = tf.maximum(features[CANDIDATE_COUNT_KEY], 1.0)
             probability = tf.minimum(counts / self.train_pairs, 1.0)
         return self.task(
             query,
             candidate,
             candidate_sampling_probability=probability,
-            candidate_ids=features[CANDIDATE_ID_FEATURE],
+            candidate_ids=features[CANDIDATE_HASH_KEY],
             compute_metrics=False,
         )
 
