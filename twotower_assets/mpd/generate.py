@@ -17,6 +17,7 @@ import hashlib
 import math
 import os
 import string
+from bisect import bisect_left, bisect_right
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -379,13 +380,13 @@ def _phrase(hashed: int, quirks: bool) -> str:
 
 
 # --- Titles ------------------------------------------------------------------------------------
-def _title_tables() -> tuple[np.ndarray, list[np.ndarray], list[list[str]], np.ndarray]:
+def _title_tables() -> tuple[np.ndarray, list[list[float]], list[list[str]], np.ndarray]:
     """Theme weights (percent of playlists), canonical title cums and the tail probability."""
     heads = [sum(share for _, share in theme.titles) for theme in THEMES]
     tails = [theme.tail for theme in THEMES]
     tails[_PERSONAL_THEME] = 100.0 - sum(heads) - sum(tails)
     weights = np.array(heads) + np.array(tails)
-    title_cums = [np.cumsum([share for _, share in theme.titles]) for theme in THEMES]
+    title_cums = [np.cumsum([share for _, share in theme.titles]).tolist() for theme in THEMES]
     names = [[title for title, _ in theme.titles] for theme in THEMES]
     return weights, title_cums, names, np.array(tails) / weights
 
@@ -410,6 +411,7 @@ def _mix_matrix() -> tuple[np.ndarray, np.ndarray]:
 
 _THEME_MIX, _THEME_ERAS = _mix_matrix()
 _GENRE_CUM = np.cumsum(GENRE_SIZE) / sum(GENRE_SIZE)
+_GENRE_CUM_LIST = _GENRE_CUM.tolist()
 _ERA_CUM = np.cumsum(ERA_WEIGHTS) / sum(ERA_WEIGHTS)
 
 
@@ -422,7 +424,7 @@ def _tail_title(seed: int, theme: int, index: int) -> str:
     pattern = hashed % 12
     if theme == _PERSONAL_THEME and pattern < 2:
         # "indie mix", "rap vibes": a personal title that names the taste.
-        genre = GENRES[int(np.searchsorted(_GENRE_CUM, ((hashed >> 24) % 1000) / 1000.0))]
+        genre = GENRES[bisect_left(_GENRE_CUM_LIST, ((hashed >> 24) % 1000) / 1000.0)]
         return f"{genre} {_SUFFIXES[(hashed >> 36) % len(_SUFFIXES)]}"
     if keywords and pattern < 5:
         keyword = keywords[(hashed >> 28) % len(keywords)]
@@ -491,7 +493,7 @@ def _titles(rng: np.random.Generator, themes: np.ndarray, playlists: int, seed: 
             title = _tail_title(seed, theme, index)
         else:
             cum = _TITLE_CUMS[theme]
-            title = _TITLE_NAMES[theme][int(np.searchsorted(cum, p * cum[-1], side="right"))]
+            title = _TITLE_NAMES[theme][bisect_right(cum, p * cum[-1])]
         names.append(_surface(rng, title))
     return names
 
@@ -626,54 +628,88 @@ def _enforce_sampling_rules(
 
 # --- Serialization -----------------------------------------------------------------------------
 _TRACK_INDENT = b"\n          "
-_POS_PREFIX = [b"        {" + _TRACK_INDENT + b'"pos": ' + str(pos).encode() for pos in range(400)]
+_POS_PREFIX = [
+    (b",\n" if pos else b"") + b"        {" + _TRACK_INDENT + b'"pos": ' + str(pos).encode()
+    for pos in range(400)
+]
 
 
 class _Fragments:
-    """Per worker: the serialized fields of each track after `pos` (the same in every slice)."""
+    """Per worker: the serialized fields of each track after `pos` (the same in every slice).
+
+    Artist and album parts are cached by artist and album, so a new deep track of a known
+    artist costs one name and one URI.
+    """
 
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
         self.cache: dict[int, bytes] = {}
         self.durations: dict[int, int] = {}
+        self.artist_parts: dict[int, tuple[bytes, bytes]] = {}
+        self.album_parts: dict[int, bytes] = {}
+
+    def _artists(self, artists: np.ndarray) -> None:
+        missing = np.array([a for a in artists.tolist() if a not in self.artist_parts], np.int64)
+        seed = self.catalogue.seed
+        for artist, uri in zip(missing.tolist(), self.catalogue.uris(2, missing), strict=True):
+            self.artist_parts[artist] = (
+                b"," + _TRACK_INDENT + b'"artist_name": '
+                + orjson.dumps(_artist_name(_mix(seed ^ (artist << 4) ^ 0xA1)))
+                + b"," + _TRACK_INDENT + b'"track_uri": "spotify:track:',
+                b'",' + _TRACK_INDENT + b'"artist_uri": "spotify:artist:' + uri.encode()
+                + b'",' + _TRACK_INDENT + b'"track_name": ',
+            )  # fmt: skip
+
+    def _albums(self, albums: np.ndarray) -> None:
+        missing = np.array([a for a in albums.tolist() if a not in self.album_parts], np.int64)
+        seed = self.catalogue.seed
+        for album, uri in zip(missing.tolist(), self.catalogue.uris(3, missing), strict=True):
+            self.album_parts[album] = (
+                b"," + _TRACK_INDENT + b'"album_uri": "spotify:album:' + uri.encode()
+                + b'",' + _TRACK_INDENT + b'"duration_ms": '
+            )  # fmt: skip
+            name = orjson.dumps(_phrase(_mix(seed ^ (album << 6) ^ 0xB2), quirks=False))
+            self.album_parts[-1 - album] = (
+                b"," + _TRACK_INDENT + b'"album_name": ' + name + b"\n        }"
+            )
 
     def fill(self, tracks: np.ndarray) -> None:
         if len(self.cache) > 600_000:  # bounded memory at any N
             self.cache.clear()
             self.durations.clear()
+            self.artist_parts.clear()
+            self.album_parts.clear()
         missing = np.array([t for t in tracks.tolist() if t not in self.cache], dtype=np.int64)
         if not len(missing):
             return
         catalogue = self.catalogue
-        seed = catalogue.seed
         albums = catalogue.album_of(missing)
         artists = catalogue.artist_of(missing)
+        self._artists(np.unique(artists))
+        self._albums(np.unique(albums))
         track_uris = catalogue.uris(1, missing)
-        artist_uris = catalogue.uris(2, artists)
-        album_uris = catalogue.uris(3, albums)
+        seed = catalogue.seed
         hashes = _mix_array(missing.astype(np.uint64) * np.uint64(256) ^ np.uint64(seed ^ 0x7A))
-        for row, (track, album, artist, hashed) in enumerate(
-            zip(missing.tolist(), albums.tolist(), artists.tolist(), hashes.tolist(), strict=True)
+        for track, album, artist, hashed, uri in zip(
+            missing.tolist(),
+            albums.tolist(),
+            artists.tolist(),
+            hashes.tolist(),
+            track_uris,
+            strict=True,
         ):
             duration = 90_000 + hashed % 330_000 if hashed % 2003 else -1
             self.durations[track] = duration
+            before_uri, after_uri = self.artist_parts[artist]
             self.cache[track] = b"".join(
                 (
-                    b"," + _TRACK_INDENT + b'"artist_name": ',
-                    orjson.dumps(_artist_name(_mix(seed ^ (artist << 4) ^ 0xA1))),
-                    b"," + _TRACK_INDENT + b'"track_uri": "spotify:track:',
-                    track_uris[row].encode(),
-                    b'",' + _TRACK_INDENT + b'"artist_uri": "spotify:artist:',
-                    artist_uris[row].encode(),
-                    b'",' + _TRACK_INDENT + b'"track_name": ',
+                    before_uri,
+                    uri.encode(),
+                    after_uri,
                     orjson.dumps(_phrase(hashed, quirks=True)),
-                    b"," + _TRACK_INDENT + b'"album_uri": "spotify:album:',
-                    album_uris[row].encode(),
-                    b'",' + _TRACK_INDENT + b'"duration_ms": ',
+                    self.album_parts[album],
                     str(duration).encode(),
-                    b"," + _TRACK_INDENT + b'"album_name": ',
-                    orjson.dumps(_phrase(_mix(seed ^ (album << 6) ^ 0xB2), quirks=False)),
-                    b"\n        }",
+                    self.album_parts[-1 - album],
                 )
             )
 
@@ -731,7 +767,10 @@ def slice_bytes(index: int, playlists: int, seed: int) -> tuple[bytes, int]:
     items: list[dict[str, Any]] = []
     for row in range(count):
         ids = track_list[bounds[row] : bounds[row + 1]]
-        body = b",\n".join([_POS_PREFIX[pos] + fragments.cache[t] for pos, t in enumerate(ids)])
+        cache = fragments.cache
+        body = b"".join(
+            [part for pos, t in enumerate(ids) for part in (_POS_PREFIX[pos], cache[t])]
+        )
         day = 14610 + int(2860 * meta[0, row] ** 0.35)  # 2010-01-01 .. 2017-10-31, recent-heavy
         playlist: dict[str, Any] = {
             "name": names[row],
