@@ -41,6 +41,16 @@ def main() -> None:
         f"= {summary.playlists / seconds:,.0f} playlists/s"
     )
 
+    # One worker on a smaller sample: the per-core speed, whatever the machine's core count.
+    started = time.perf_counter()
+    single = generate_mpd(root / "mpd_one_worker", min(5_000, args.playlists), seed=0, workers=1)
+    seconds = time.perf_counter() - started
+    print(
+        f"generate (1 worker): {single.playlists} playlists in {seconds:.1f} s "
+        f"= {single.playlists / seconds:,.0f} playlists/s per core"
+    )
+    shutil.rmtree(root / "mpd_one_worker")
+
     paths = list_slice_files(str(root / "mpd"))
     keys = [SliceKey.from_file_name(path).key for path in paths]
     size_mb = sum(Path(path).stat().st_size for path in paths) / 1e6

@@ -674,7 +674,7 @@ class _Fragments:
             )
 
     def fill(self, tracks: np.ndarray) -> None:
-        if len(self.cache) > 600_000:  # bounded memory at any N
+        if len(self.cache) > 300_000:  # bounded memory (~150 MB a worker) at any N
             self.cache.clear()
             self.durations.clear()
             self.artist_parts.clear()
