@@ -8,6 +8,7 @@ import sys
 import click
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow start-up chatter
 
 
 @click.group()
@@ -32,13 +33,18 @@ def run_command(playlists: int, seed: int) -> None:
 
 @main.command("checks")
 def checks_command() -> None:
-    """Print the latest result of every asset check in $DAGSTER_HOME; exit 1 on a failure.
+    """Print the latest result of every asset check; exit 1 on a failure.
+
+    Reads $DAGSTER_HOME, default $TWOTOWER_HOME/dagster (the instance of `twotower run`).
 
     A failed ERROR-severity check, or one that never completed, fails; a failed WARN-severity
     check is reported and does not.
     """
-    from twotower_assets.operations import check_gate
+    from resources.settings import twotower_home
+    from twotower_assets.operations import check_gate, dagster_home
 
+    # The instance of `twotower run` unless DAGSTER_HOME says otherwise.
+    os.environ["DAGSTER_HOME"] = str(dagster_home(twotower_home()))
     sys.exit(1 if check_gate() else 0)
 
 
