@@ -45,7 +45,7 @@ def dagster_home(home: Path) -> Path:
     config = path / "dagster.yaml"
     if not config.exists():
         config.write_text(_DAGSTER_YAML, encoding="utf-8")
-    if not (path / "storage").exists():
+    if not (path / "history").exists():  # where the SQLite run storage lives
         # Create the instance's SQLite storage once, up front: several runs started at the
         # same moment on a fresh home would otherwise race to create the same tables.
         import dagster as dg
