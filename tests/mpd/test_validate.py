@@ -164,3 +164,14 @@ def test_generated_playlists_survive_a_format_round_trip(small_mpd: Path) -> Non
     result = validate_document(copy.deepcopy(again), "mpd.slice.1000-1999.json", None)
     assert again == document
     assert len(result.accepted) == 1000 and not result.rejected
+
+
+def test_slice_format_error_survives_the_trip_from_a_worker_process() -> None:
+    import pickle
+
+    from twotower_assets.mpd.read import SliceFormatError
+
+    error = SliceFormatError("mpd.slice.0-999.json", "unexpected end of data", "line 3 column 7")
+    copy = pickle.loads(pickle.dumps(error))
+    assert str(copy) == str(error)
+    assert (copy.source, copy.position) == ("mpd.slice.0-999.json", "line 3 column 7")

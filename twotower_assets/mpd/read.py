@@ -23,9 +23,15 @@ class SliceFormatError(ValueError):
 
     def __init__(self, source: str, message: str, position: str | None = None) -> None:
         self.source = source
+        self.message = message
         self.position = position
         where = f"{source} at {position}" if position else source
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[type[SliceFormatError], tuple[str, str, str | None]]:
+        # Parsing runs in worker processes: the error must survive the trip back. (Without
+        # this, unpickling calls __init__ with one argument and the process pool hangs.)
+        return (type(self), (self.source, self.message, self.position))
 
 
 @dataclass(frozen=True)
