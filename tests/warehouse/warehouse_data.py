@@ -6,36 +6,11 @@ import random
 
 import pyarrow as pa
 
-PLAYLIST_SCHEMA = pa.schema(
-    [
-        ("slice", pa.string()),
-        ("pid", pa.int64()),
-        ("name", pa.string()),
-        ("description", pa.string()),
-        ("collaborative", pa.bool_()),
-        ("modified_at", pa.int64()),
-        ("num_tracks", pa.int64()),
-        ("num_albums", pa.int64()),
-        ("num_artists", pa.int64()),
-        ("num_followers", pa.int64()),
-        ("num_edits", pa.int64()),
-        ("duration_ms", pa.int64()),
-    ]
-)
-TRACK_SCHEMA = pa.schema(
-    [
-        ("slice", pa.string()),
-        ("pid", pa.int64()),
-        ("pos", pa.int64()),
-        ("track_uri", pa.string()),
-        ("track_name", pa.string()),
-        ("artist_uri", pa.string()),
-        ("artist_name", pa.string()),
-        ("album_uri", pa.string()),
-        ("album_name", pa.string()),
-        ("duration_ms", pa.int64()),
-    ]
-)
+from twotower_assets.mpd.tables import PLAYLIST_TRACKS_SCHEMA, PLAYLISTS_SCHEMA
+
+# The ingest's own schemas: the tests build exactly what `playlists` writes.
+PLAYLIST_SCHEMA = PLAYLISTS_SCHEMA
+TRACK_SCHEMA = PLAYLIST_TRACKS_SCHEMA
 
 # Small modulus so a few hundred playlists give every holdout category and both splits.
 VALID_MODULUS = 10
