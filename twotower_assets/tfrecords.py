@@ -51,12 +51,14 @@ def expected_rows(warehouse: Warehouse, folder: str) -> int:
 
 
 def materialize_shards(
+    context: dg.AssetExecutionContext,
     folder: str,
     config: TFRecordConfig,
     warehouse: Warehouse,
     artifacts: ArtifactStore,
     beam: BeamRunner,
 ) -> dg.MaterializeResult:
+    log = context.log.info
     export = artifacts.path("exports", f"tfrecords_{folder}")
     if artifacts.filesystem.exists(export):
         artifacts.filesystem.rm(export, recursive=True)
@@ -70,6 +72,7 @@ def materialize_shards(
 
     units = plan_row_groups(parquet_files)
     rows = sum(unit[2] for unit in units)
+    log(f"[1/3] exported {rows:,} rows to {len(parquet_files)} Parquet file(s) under {export}")
     with artifacts.staging("tfrecords", folder) as staging:
         settings = ShardSettings(
             output_dir=staging,
@@ -78,8 +81,16 @@ def materialize_shards(
             target_shard_bytes=int(config.target_shard_mb * 1024 * 1024),
         )
         args = beam.pipeline_args(job_name_for(folder), rows=rows)
+        log(
+            f"[2/3] Beam on {beam.runner_name}: {len(units)} row group(s) -> "
+            f"encode -> shards of ~{config.target_shard_mb:g} MB ({config.compression})"
+        )
         result = write_tfrecords(parquet_files, settings, args, units=units)
     manifest = result.manifest
+    log(
+        f"[3/3] {result.records:,} examples in {len(manifest['shards'])} shard(s), "
+        f"{result.seconds:.1f} s ({result.examples_per_second:,.0f} examples/s), swapped into place"
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": result.records,
@@ -98,26 +109,38 @@ def materialize_shards(
 
 @dg.asset(deps=["training_pairs"], code_version=CODE_VERSION, kinds={"beam", "tensorflow"})
 def train_tfrecords(
-    config: TFRecordConfig, warehouse: Warehouse, artifacts: ArtifactStore, beam: BeamRunner
+    context: dg.AssetExecutionContext,
+    config: TFRecordConfig,
+    warehouse: Warehouse,
+    artifacts: ArtifactStore,
+    beam: BeamRunner,
 ) -> dg.MaterializeResult:
     """Training pairs (split = 'train') as tf.train.Example shards."""
-    return materialize_shards("train", config, warehouse, artifacts, beam)
+    return materialize_shards(context, "train", config, warehouse, artifacts, beam)
 
 
 @dg.asset(deps=["training_pairs"], code_version=CODE_VERSION, kinds={"beam", "tensorflow"})
 def valid_tfrecords(
-    config: TFRecordConfig, warehouse: Warehouse, artifacts: ArtifactStore, beam: BeamRunner
+    context: dg.AssetExecutionContext,
+    config: TFRecordConfig,
+    warehouse: Warehouse,
+    artifacts: ArtifactStore,
+    beam: BeamRunner,
 ) -> dg.MaterializeResult:
     """Validation pairs (split = 'valid') as tf.train.Example shards."""
-    return materialize_shards("valid", config, warehouse, artifacts, beam)
+    return materialize_shards(context, "valid", config, warehouse, artifacts, beam)
 
 
 @dg.asset(deps=["tracks"], code_version=CODE_VERSION, kinds={"beam", "tensorflow"})
 def candidate_tfrecords(
-    config: TFRecordConfig, warehouse: Warehouse, artifacts: ArtifactStore, beam: BeamRunner
+    context: dg.AssetExecutionContext,
+    config: TFRecordConfig,
+    warehouse: Warehouse,
+    artifacts: ArtifactStore,
+    beam: BeamRunner,
 ) -> dg.MaterializeResult:
     """The candidate catalogue (`tracks`) as tf.train.Example shards of candidate features."""
-    return materialize_shards("candidates", config, warehouse, artifacts, beam)
+    return materialize_shards(context, "candidates", config, warehouse, artifacts, beam)
 
 
 def verify_shards(folder: str, warehouse: Warehouse, artifacts: ArtifactStore) -> list[str]:
