@@ -17,7 +17,7 @@ demo: setup
 	$(UV) run --frozen twotower run
 
 test: setup
-	$(UV) run --frozen pytest -m "not benchmark"
+	$(UV) run --frozen pytest -m "not benchmark" --durations=20
 
 test-fast: setup
 	$(UV) run --frozen pytest -m "not slow and not e2e and not benchmark"
