@@ -282,12 +282,18 @@ class Tower(tf.keras.Model):
         return tf.cast(lookup(values), ID_DTYPE)
 
     def _embed_ids(self, feature: Feature, ids: tf.Tensor) -> list[tf.Tensor]:
-        vectors = getattr(self, f"embedding_{feature.name}")(ids)
-        if feature.shape == "scalar" and feature.name not in TEXT_FEATURES:
+        embedding = getattr(self, f"embedding_{feature.name}")
+        if feature.name in TEXT_FEATURES:
+            # Only the real words are gathered: most of the TEXT_TOKENS slots are padding, and
+            # every gathered row is a gradient row the optimizer has to sum.
+            words = tf.RaggedTensor.from_tensor(ids, padding=0)
+            total = tf.reduce_sum(embedding(words), axis=1)
+            count = tf.cast(tf.maximum(words.row_lengths(), 1), total.dtype)[:, tf.newaxis]
+            return [total / count]
+        vectors = embedding(ids)
+        if feature.shape == "scalar":
             return [vectors]
         mask = tf.not_equal(ids, 0)
-        if feature.name in TEXT_FEATURES:
-            return [_masked_mean(vectors, mask)]
         return [_masked_mean(vectors, mask), _last_valid(vectors, mask)]
 
     def _float_codes(self, feature: Feature, values: tf.Tensor) -> dict[str, tf.Tensor]:
