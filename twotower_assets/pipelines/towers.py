@@ -37,6 +37,8 @@ TEXT_TOKENS = 16
 # Role suffixes: `track_uri_pl` and `track_uri_can` both look up vocabulary `track_uri`, which is
 # what lets the two towers share one id table.
 _ROLE_SUFFIXES = ("_pl", "_can")
+# Whether name/genre histories also feed their last track's vector (ids always do).
+LAST_TRACK_NAMES = False
 # Bucket count for float features discretized on a log scale between the vocabulary's min/max.
 FLOAT_BUCKETS = 32
 # Candidate popularity feature used for the log-Q correction and its normalizer.
@@ -294,6 +296,10 @@ class Tower(tf.keras.Model):
         if feature.shape == "scalar":
             return [vectors]
         mask = tf.not_equal(ids, 0)
+        if not LAST_TRACK_NAMES and not vocabulary_key(feature).endswith("_uri"):
+            # The last track's names and genre add little beside its ids, and every input
+            # column widens the first dense layer (a fifth of the step).
+            return [_masked_mean(vectors, mask)]
         return [_masked_mean(vectors, mask), _last_valid(vectors, mask)]
 
     def _float_codes(self, feature: Feature, values: tf.Tensor) -> dict[str, tf.Tensor]:
