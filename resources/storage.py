@@ -79,6 +79,11 @@ class ArtifactStore(dg.ConfigurableResource):
         """
         final = self.path(*parts)
         temporary = f"{final}.tmp-{uuid.uuid4().hex[:8]}"
+        # What a killed earlier run left behind (it never reached `commit`).
+        for leftover in self.filesystem.glob(f"{final}.tmp-*"):
+            self._remove(
+                leftover if not self.is_remote else f"{self.root.split('://')[0]}://{leftover}"
+            )
         if not self.is_remote:
             os.makedirs(temporary, exist_ok=True)
         try:
