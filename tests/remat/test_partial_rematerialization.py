@@ -87,19 +87,31 @@ def test_changed_sql_restales_only_its_asset_then_its_downstream(
         assert ran == Counter({(CHANGED_SQL, None): 1}), f"re-running {CHANGED_SQL} ran {ran}"
         statuses = graph.statuses(_unpartitioned(scope))
         now_stale = {k for k, s in statuses.items() if s == STALE}
-        # Its downstream is stale because of new data; nothing upstream is.
-        assert now_stale == downstream, f"stale {sorted(now_stale)}, expected {sorted(downstream)}"
-        for key in downstream:
+        # Its direct readers are stale because of new data (Dagster reports a grandchild once
+        # its parent has changed); nothing upstream is.
+        children = {k for k in downstream if CHANGED_SQL in graph.parents(k)}
+        assert now_stale == children, f"stale {sorted(now_stale)}, expected {sorted(children)}"
+        for key in children:
             categories = {c[0] for c in graph.causes(key)}
             assert categories == {"DATA"}, f"{key}: {graph.causes(key)}"
         assert all(statuses[k] == FRESH for k in upstream - {"playlists"}), statuses
         assert graph.slice_status(graph.slices[0]) == FRESH
 
-        # "Materialize unsynced": select exactly the stale assets and run them.
+        # "Materialize unsynced", round after round: each round runs exactly the stale assets;
+        # in the end every downstream asset ran and the graph is fresh.
         mid = graph.counts(scope)
-        graph.materialize(sorted(now_stale))
+        for _ in range(len(scope)):
+            stale = {k for k, s in graph.statuses(_unpartitioned(scope)).items() if s != FRESH}
+            if not stale:
+                break
+            assert stale <= downstream, f"stale outside the changed asset's downstream: {stale}"
+            before_round = graph.counts(scope)
+            graph.materialize(sorted(stale))
+            assert graph.counts(scope) - before_round == Counter({(k, None): 1 for k in stale})
         ran = graph.counts(scope) - mid
-        assert ran == Counter({(k, None): 1 for k in downstream}), f"stale-only run ran {ran}"
+        # Every downstream asset ran, nothing else did (an asset that reads the changed table
+        # directly and through another asset, like retrieval_metrics, may run in two rounds).
+        assert {k for k, _ in ran} == downstream, f"stale-only rounds ran {ran}"
         statuses = graph.statuses(_unpartitioned(scope))
         assert all(s == FRESH for s in statuses.values()), statuses
         untouched = {k: n for k, n in graph.counts(upstream).items()}
