@@ -107,40 +107,46 @@ def materialize_shards(
     )
 
 
-@dg.asset(deps=["training_pairs"], code_version=CODE_VERSION, kinds={"beam", "tensorflow"})
-def train_tfrecords(
-    context: dg.AssetExecutionContext,
-    config: TFRecordConfig,
-    warehouse: Warehouse,
-    artifacts: ArtifactStore,
-    beam: BeamRunner,
-) -> dg.MaterializeResult:
-    """Training pairs (split = 'train') as tf.train.Example shards."""
-    return materialize_shards(context, "train", config, warehouse, artifacts, beam)
+def _shard_asset(name: str, folder: str, table: str, description: str) -> dg.AssetsDefinition:
+    """One TFRecord asset: the rows of `table` for `folder`, exported and written by Beam."""
+
+    @dg.asset(
+        name=name,
+        deps=[table],
+        code_version=CODE_VERSION,
+        kinds={"beam", "tensorflow"},
+        description=description,
+    )
+    def shards(
+        context: dg.AssetExecutionContext,
+        config: TFRecordConfig,
+        warehouse: Warehouse,
+        artifacts: ArtifactStore,
+        beam: BeamRunner,
+    ) -> dg.MaterializeResult:
+        return materialize_shards(context, folder, config, warehouse, artifacts, beam)
+
+    return shards
 
 
-@dg.asset(deps=["training_pairs"], code_version=CODE_VERSION, kinds={"beam", "tensorflow"})
-def valid_tfrecords(
-    context: dg.AssetExecutionContext,
-    config: TFRecordConfig,
-    warehouse: Warehouse,
-    artifacts: ArtifactStore,
-    beam: BeamRunner,
-) -> dg.MaterializeResult:
-    """Validation pairs (split = 'valid') as tf.train.Example shards."""
-    return materialize_shards(context, "valid", config, warehouse, artifacts, beam)
-
-
-@dg.asset(deps=["tracks"], code_version=CODE_VERSION, kinds={"beam", "tensorflow"})
-def candidate_tfrecords(
-    context: dg.AssetExecutionContext,
-    config: TFRecordConfig,
-    warehouse: Warehouse,
-    artifacts: ArtifactStore,
-    beam: BeamRunner,
-) -> dg.MaterializeResult:
-    """The candidate catalogue (`tracks`) as tf.train.Example shards of candidate features."""
-    return materialize_shards(context, "candidates", config, warehouse, artifacts, beam)
+train_tfrecords = _shard_asset(
+    "train_tfrecords",
+    "train",
+    "training_pairs",
+    "Training pairs (split = 'train') as tf.train.Example shards.",
+)
+valid_tfrecords = _shard_asset(
+    "valid_tfrecords",
+    "valid",
+    "training_pairs",
+    "Validation pairs (split = 'valid') as tf.train.Example shards.",
+)
+candidate_tfrecords = _shard_asset(
+    "candidate_tfrecords",
+    "candidates",
+    "tracks",
+    "The candidate catalogue (`tracks`) as tf.train.Example shards of candidate features.",
+)
 
 
 def verify_shards(folder: str, warehouse: Warehouse, artifacts: ArtifactStore) -> list[str]:
