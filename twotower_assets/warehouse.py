@@ -15,7 +15,7 @@ import dagster as dg
 
 from resources.dataset import DatasetSettings
 from resources.warehouse import Warehouse
-from twotower_assets.pipelines.feature_spec import TRAINING_FEATURES
+from twotower_assets.pipelines.feature_spec import CANDIDATE_FEATURES, TRAINING_FEATURES
 from twotower_assets.sql import (
     BuiltTable,
     build_table,
@@ -29,15 +29,7 @@ TRAINING_STRING_COLUMNS = tuple(
     f.name for f in TRAINING_FEATURES if f.dtype == "string" and f.shape == "scalar"
 ) + ("split",)
 TRAINING_LIST_COLUMNS = tuple(f.name for f in TRAINING_FEATURES if f.shape == "var_len")
-TRACK_STRING_COLUMNS = (
-    "track_uri",
-    "track_name",
-    "artist_uri",
-    "artist_name",
-    "album_uri",
-    "album_name",
-    "artist_genres",
-)
+TRACK_STRING_COLUMNS = tuple(f.source_column for f in CANDIDATE_FEATURES if f.dtype == "string")
 
 
 def _params(dataset: DatasetSettings) -> dict[str, int]:

@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import sqlglot
 
-from twotower_assets.pipelines.feature_spec import TRAINING_FEATURES
+from twotower_assets.pipelines.feature_spec import CANDIDATE_FEATURES, TRAINING_FEATURES
 
 FORMAT_VERSION = 1
 NEWLINE_PATTERN = "[\\r\\n]"
@@ -29,17 +29,11 @@ NEWLINE_PATTERN = "[\\r\\n]"
 TITLE_SEPARATORS = r"[\p{P}\p{S}\s]+"
 
 # Vocabulary name -> the candidate column and the history column of `training_pairs` it covers.
+# One per string candidate feature of the spec (track_uri, track_name, ..., artist_genres).
 VALUE_VOCABULARIES: dict[str, tuple[str, str]] = {
-    name: (f"{name}_can", f"{name}_pl")
-    for name in (
-        "track_uri",
-        "track_name",
-        "artist_uri",
-        "artist_name",
-        "album_uri",
-        "album_name",
-        "artist_genres",
-    )
+    f.source_column: (f.name, f"{f.source_column}_pl")
+    for f in CANDIDATE_FEATURES
+    if f.dtype == "string"
 }
 VOCABULARY_NAMES = (*VALUE_VOCABULARIES, "title_tokens")
 FLOAT_FEATURES = tuple(f for f in TRAINING_FEATURES if f.dtype == "float")
